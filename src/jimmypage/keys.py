@@ -1,0 +1,73 @@
+"""Cache keys of pages: who asked, for what, in which language.
+
+A key is a fixed-length hash, safe for memcached whatever the URL holds. Two requests share a key
+only when the same view would give them the same page: same scheme, host, path (with the script
+prefix), query (every value of every parameter; parameter order does not matter), language, time
+zone and visitor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.http import HttpRequest
+from django.utils import timezone, translation
+
+from . import conf
+
+ANONYMOUS = ""
+
+
+def visitor(request: HttpRequest) -> str:
+    """Whose page this is: ``ANONYMOUS`` for the shared page of anonymous visitors.
+
+    A logged-in user gets their own pages; an anonymous visitor whose session holds data (a cart)
+    gets pages of that session; a request with an ``Authorization`` header never shares with a
+    request without the same header.
+    """
+    parts = []
+    authorization = request.META.get("HTTP_AUTHORIZATION")
+    if authorization is not None:
+        parts.append(f"authorization:{authorization}")
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        parts.append(f"user:{user.pk}")
+    else:
+        session = getattr(request, "session", None)
+        if session is not None and not session.is_empty():
+            parts.append(f"session:{session.session_key}")
+    return "|".join(parts)
+
+
+def _digest(parts: tuple) -> str:
+    # repr() escapes every unprintable character, so any str (even a lone surrogate) encodes.
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def base_key(request: HttpRequest) -> str:
+    """The key of the page at this URL for this visitor, before any ``Vary`` header is applied.
+
+    ``get_host()`` validates the host against ``ALLOWED_HOSTS``: a bad host raises Django's own
+    ``DisallowedHost`` here, exactly as it would in the view.
+    """
+    parts = (
+        request.scheme,
+        request.get_host(),
+        request.path,
+        sorted(request.GET.lists()),
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        visitor(request),
+    )
+    return f"{conf.key_prefix()}:page:{_digest(parts)}"
+
+
+def variant_key(base: str, request: HttpRequest, meta_names: tuple[str, ...]) -> str:
+    """The key of the page at ``base`` for the values this request has of the Vary'd headers."""
+    values = tuple(request.META.get(name) for name in meta_names)
+    return f"{base}:{_digest((meta_names, values))}"
+
+
+def lock_key(key: str, generation: str | None) -> str:
+    """The key of the refresh lock of the page at ``key`` for ``generation``."""
+    return f"{conf.key_prefix()}:lock:{_digest((key, generation))}"

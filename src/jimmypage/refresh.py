@@ -1,0 +1,206 @@
+"""Refreshing stale pages in the background, once per page and generation in the cluster.
+
+A refresh never touches the live request. ``Snapshot`` keeps the plain data that decide the page
+(scheme, host, path, query, the Vary'd headers, language, time zone, urlconf, visitor), and the
+refresh rebuilds a request from it, resolves its URL and calls the view, through every decorator
+on it. The ``cache_page`` wrapper recognises the rebuilt request by its ``Ticket``, renders and
+stores the page with the generation it read before rendering.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from importlib import import_module
+
+from asgiref.sync import async_to_sync, iscoroutinefunction
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import connections
+from django.http import Http404, HttpRequest
+from django.urls import get_urlconf, resolve, set_urlconf
+from django.utils import timezone, translation
+
+from . import backend, conf, entries, generations, keys
+from .executors import executor
+
+logger = logging.getLogger("jimmypage")
+
+STORED, REMOVED = "stored", "removed"
+
+
+@dataclass
+class Ticket:
+    """Marks a rebuilt request as a refresh of the page at ``key``, and records the outcome."""
+
+    key: str
+    outcome: str | None = None
+
+
+def ticket_of(request: HttpRequest) -> Ticket | None:
+    return getattr(request, "_jimmypage_ticket", None)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The plain data a refresh needs to render a page again, in any thread or process."""
+
+    key: str
+    scheme: str
+    host: str
+    script_prefix: str
+    path_info: str
+    query_string: str
+    headers: tuple[tuple[str, str], ...]
+    language: str | None
+    timezone: str
+    urlconf: str | None
+    session_key: str | None
+    user_pk: str | None
+
+    @classmethod
+    def of(cls, request: HttpRequest, key: str, meta_names: tuple[str, ...]) -> Snapshot:
+        """What decides the page ``request`` asked for, stored under ``key``."""
+        names = set(meta_names) | {"HTTP_AUTHORIZATION"}
+        headers = tuple((name, request.META[name]) for name in sorted(names) if name in request.META)
+        path, path_info = request.path, request.path_info
+        script_prefix = path[: len(path) - len(path_info)] if path.endswith(path_info) else ""
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        urlconf = getattr(request, "urlconf", None)
+        return cls(
+            key=key,
+            scheme=request.scheme,
+            host=request.get_host(),
+            script_prefix=script_prefix,
+            path_info=path_info,
+            query_string=request.GET.urlencode(),
+            headers=headers,
+            language=translation.get_language(),
+            timezone=timezone.get_current_timezone_name(),
+            urlconf=urlconf if isinstance(urlconf, str) else None,
+            session_key=session.session_key if session is not None else None,
+            user_pk=str(user.pk) if user is not None and user.is_authenticated else None,
+        )
+
+    def build_request(self) -> HttpRequest:
+        """A new GET request equal to the snapshotted one in everything that keys the page."""
+        host, _, port = self.host.partition(":")
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "SCRIPT_NAME": _to_wsgi(self.script_prefix),
+            "PATH_INFO": _to_wsgi(self.path_info),
+            "QUERY_STRING": self.query_string,
+            "SERVER_NAME": host,
+            "SERVER_PORT": port or ("443" if self.scheme == "https" else "80"),
+            "HTTP_HOST": self.host,
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": self.scheme,
+            "wsgi.input": io.BytesIO(b""),
+        }
+        environ.update(self.headers)
+        if self.session_key:
+            environ["HTTP_COOKIE"] = f"{settings.SESSION_COOKIE_NAME}={self.session_key}"
+        request = WSGIRequest(environ)
+        if self.urlconf:
+            request.urlconf = self.urlconf
+        _attach_visitor(request, self)
+        return request
+
+
+def _to_wsgi(text: str) -> str:
+    """WSGI carries paths as bytes decoded as latin-1."""
+    return text.encode().decode("iso-8859-1")
+
+
+def _attach_visitor(request: HttpRequest, snapshot: Snapshot) -> None:
+    """Give the rebuilt request the session and user that the middleware gave the live one."""
+    engine = import_module(settings.SESSION_ENGINE)
+    request.session = engine.SessionStore(snapshot.session_key)
+    if not apps.is_installed("django.contrib.auth"):
+        return
+    from django.contrib.auth import get_user, get_user_model
+    from django.contrib.auth.models import AnonymousUser
+
+    user = get_user(request) if snapshot.session_key else AnonymousUser()
+    if snapshot.user_pk is not None and not user.is_authenticated:
+        # Authenticated without a session (a custom middleware): load the user by key.
+        model = get_user_model()
+        user = model._default_manager.filter(pk=snapshot.user_pk, is_active=True).first()
+        user = user or AnonymousUser()
+    request.user = user
+
+    async def auser():
+        return user
+
+    request.auser = auser
+
+
+def start(request: HttpRequest, key: str, generation: str | None, meta_names) -> bool:
+    """Start the one refresh of the page at ``key`` for ``generation``, unless one runs.
+
+    ``cache.add`` is atomic in the shared cache, so one request in the whole cluster wins the
+    lock; it expires after ``JIMMY_PAGE_TASK_LOCK_EXPIRES`` in case the refresh is lost.
+    """
+    lock = keys.lock_key(key, generation)
+    if not backend.add(lock, 1, conf.lock_expires()):
+        return False
+    snapshot = Snapshot.of(request, key, meta_names)
+    if executor().submit(run, snapshot, lock):
+        return True
+    backend.delete(lock)
+    logger.warning("jimmypage: refresh queue full, %s stays stale for now", request.path)
+    return False
+
+
+def run(snapshot: Snapshot, lock: str) -> str:
+    """Render the snapshotted page again and store it; always free the lock."""
+    try:
+        if _is_fresh(snapshot.key):
+            return "already fresh"
+        return render(snapshot)
+    except (Http404, PermissionDenied):
+        backend.delete(snapshot.key)
+        return REMOVED
+    except Exception:
+        logger.exception("jimmypage: refresh of %s failed; the stale page is kept",
+                         snapshot.path_info)
+        return "failed"
+    finally:
+        backend.delete(lock)
+        connections.close_all()
+
+
+def _is_fresh(key: str) -> bool:
+    """True when another refresh already stored this page for the current generation."""
+    generation_key = generations.generation_key()
+    found = backend.get_many([key, generation_key]) or {}
+    entry, generation = found.get(key), found.get(generation_key)
+    return entries.is_page(entry) and generation is not None and entry[4] == generation
+
+
+def render(snapshot: Snapshot) -> str:
+    """Call the view for the rebuilt request; the ``cache_page`` wrapper stores the page."""
+    request = snapshot.build_request()
+    ticket = Ticket(snapshot.key)
+    request._jimmypage_ticket = ticket
+    previous_urlconf = get_urlconf()
+    set_urlconf(snapshot.urlconf)
+    try:
+        with translation.override(snapshot.language), timezone.override(snapshot.timezone):
+            match = resolve(request.path_info, snapshot.urlconf)
+            request.resolver_match = match
+            if iscoroutinefunction(match.func):
+                async_to_sync(match.func)(request, *match.args, **match.kwargs)
+            else:
+                match.func(request, *match.args, **match.kwargs)
+    finally:
+        set_urlconf(previous_urlconf)
+    if ticket.outcome is None:
+        # Another decorator (a login check, a redirect) answered before cache_page was reached.
+        backend.delete(snapshot.key)
+        return REMOVED
+    return ticket.outcome

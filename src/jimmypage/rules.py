@@ -1,0 +1,70 @@
+"""What may be cached: which requests use the cache, which responses may be stored.
+
+Stricter than the original README, like Django's own cache middleware: a page that could carry
+one visitor's state (a cookie, a CSRF token, a flash message) is never stored for others.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import cc_delim_re, has_vary_header
+
+from . import conf
+
+CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
+PRIVATE_CACHE_CONTROL = frozenset({"private", "no-cache", "no-store"})
+
+
+def bypass_reason(request: HttpRequest) -> str | None:
+    """Why this request must not use the cache at all, or ``None`` if it may."""
+    if conf.disabled():
+        return "JIMMY_PAGE_DISABLED"
+    if request.method not in CACHEABLE_METHODS:
+        return f"method {request.method}"
+    if has_messages(request):
+        return "messages pending for this request"
+    return None
+
+
+def has_messages(request: HttpRequest) -> bool:
+    """True when the messages framework holds messages for this request."""
+    storage = getattr(request, "_messages", None)
+    return storage is not None and len(storage) > 0
+
+
+def used_csrf_token(request: HttpRequest) -> bool:
+    """True when the render asked for the CSRF token (``get_token``), which is per visitor."""
+    meta = request.META
+    return bool(meta.get("CSRF_COOKIE_NEEDS_UPDATE") or meta.get("CSRF_COOKIE_USED"))
+
+
+def cache_control_directives(response: HttpResponseBase) -> set[str]:
+    """The lower-cased directive names of the response's ``Cache-Control`` header."""
+    if not response.has_header("Cache-Control"):
+        return set()
+    return {
+        part.split("=", 1)[0].strip().lower()
+        for part in cc_delim_re.split(response.headers["Cache-Control"])
+    }
+
+
+def store_refusal(request: HttpRequest, response: HttpResponseBase) -> str | None:
+    """Why this rendered response must not be stored, or ``None`` if it may."""
+    if response.status_code != 200:
+        return f"status {response.status_code}"
+    if response.streaming:
+        return "streaming response"
+    if response.cookies:
+        return "response sets cookies"
+    private = cache_control_directives(response) & PRIVATE_CACHE_CONTROL
+    if private:
+        return f"Cache-Control: {', '.join(sorted(private))}"
+    if has_vary_header(response, "*") or has_vary_header(response, "Cookie"):
+        return f"Vary: {response.headers['Vary']}"
+    if "no-cache" in response.get("Pragma", "").lower():
+        return "Pragma: no-cache"
+    if used_csrf_token(request):
+        return "render used the CSRF token"
+    if has_messages(request):
+        return "render left messages for this request"
+    return None

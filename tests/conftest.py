@@ -1,0 +1,74 @@
+"""Fixtures shared by every test, and the check that the real servers are there.
+
+Tests against Redis or PostgreSQL are skipped with a clear reason when the server is absent,
+except under CI (``CI`` set), where a missing server fails the run.
+"""
+
+import os
+import socket
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+
+from jimmypage.executors import wait_for_refreshes
+from tests import counting
+from tests.testapp import views
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _missing_servers() -> list[str]:
+    missing = []
+    if settings.TEST_DB == "postgres" and not _reachable("127.0.0.1", 5432):
+        missing.append("PostgreSQL on 127.0.0.1:5432")
+    if settings.TEST_CACHE == "redis" and not _reachable("127.0.0.1", 6379):
+        missing.append("Redis on 127.0.0.1:6379")
+    return missing
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = _missing_servers()
+    if not missing:
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"CI requires these servers, which are not running: {missing}")
+    skip = pytest.mark.skip(reason=f"server not running: {', '.join(missing)}")
+    for item in items:
+        item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    return f"jimmypage backends: database={settings.TEST_DB} cache={settings.TEST_CACHE}"
+
+
+@pytest.fixture(autouse=True)
+def clean_state(transactional_db):
+    """Every test starts with an empty cache, no renders counted and the default behaviours.
+
+    Tests run as transactional tests so that refresh threads see the data a test commits.
+    """
+    caches["default"].clear()
+    views.RENDERS.clear()
+    views.HOOKS.clear()
+    views.BEHAVIOUR["changing"] = "ok"
+    counting.calls.clear()
+    yield
+    assert wait_for_refreshes(30), "a refresh was still running after 30 s"
+    views.HOOKS.clear()
+
+
+@pytest.fixture
+def settle():
+    """Wait for every background refresh to finish, and fail if one hangs."""
+
+    def wait():
+        assert wait_for_refreshes(30), "a refresh was still running after 30 s"
+
+    return wait

@@ -1,0 +1,200 @@
+"""Views of the test site. Each render is counted in ``RENDERS`` under the view's name."""
+
+import threading
+from collections import Counter
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.middleware.csrf import get_token
+from django.template.response import TemplateResponse
+from django.utils import timezone, translation
+from django.utils.decorators import method_decorator
+from django.views.generic import TemplateView
+
+from jimmypage.cache import cache_page
+
+from .models import Article
+
+RENDERS: Counter = Counter()
+_renders_lock = threading.Lock()
+# Tests put callables here to act in the middle of a render: HOOKS[view name](request).
+HOOKS: dict = {}
+# What ``changing`` answers: "ok", "404", "410", "redirect", "raise404", "error", "denied".
+BEHAVIOUR = {"changing": "ok"}
+
+
+def _rendered(name, request):
+    with _renders_lock:
+        RENDERS[name] += 1
+    hook = HOOKS.get(name)
+    if hook is not None:
+        hook(request)
+
+
+def describe(request, name):
+    """A page that shows everything a page may legitimately depend on."""
+    user = request.user.username if request.user.is_authenticated else "anonymous"
+    titles = ",".join(Article.objects.order_by("pk").values_list("title", flat=True))
+    query = sorted(request.GET.lists())
+    return (
+        f"{name}|user={user}|lang={translation.get_language()}|host={request.get_host()}"
+        f"|path={request.path}|query={query}|cart={request.session.get('cart')}"
+        f"|articles={titles}|tz={timezone.get_current_timezone_name()}"
+    )
+
+
+@cache_page
+def page(request):
+    _rendered("page", request)
+    return HttpResponse(describe(request, "page"))
+
+
+shared_decorator = cache_page(timeout=120)
+
+
+@shared_decorator
+def first(request):
+    _rendered("first", request)
+    return HttpResponse(describe(request, "first"))
+
+
+@shared_decorator
+def second(request):
+    _rendered("second", request)
+    return HttpResponse(describe(request, "second"))
+
+
+@cache_page(timeout=60)
+def with_kwargs(request, slug):
+    _rendered("with_kwargs", request)
+    return HttpResponse(f"slug={slug}|{describe(request, 'with_kwargs')}")
+
+
+@cache_page
+def template_page(request):
+    _rendered("template_page", request)
+    return TemplateResponse(request, "testapp/page.html", {"articles": Article.objects.all()})
+
+
+@cache_page
+async def async_page(request):
+    _rendered("async_page", request)
+    user = await request.auser()
+    name = user.username if user.is_authenticated else "anonymous"
+    titles = [a.title async for a in Article.objects.order_by("pk")]
+    return HttpResponse(f"async|user={name}|articles={','.join(titles)}")
+
+
+@method_decorator(cache_page, name="dispatch")
+class ClassPage(TemplateView):
+    template_name = "testapp/page.html"
+
+    def get_context_data(self, **kwargs):
+        _rendered("class_page", self.request)
+        context = super().get_context_data(**kwargs)
+        context["articles"] = Article.objects.all()
+        context["q"] = self.request.GET.get("q", "")
+        return context
+
+
+@cache_page
+def vary_page(request):
+    _rendered("vary_page", request)
+    response = HttpResponse(f"accept={request.META.get('HTTP_ACCEPT')}")
+    response["Vary"] = "Accept"
+    return response
+
+
+@cache_page
+def authz_page(request):
+    _rendered("authz_page", request)
+    return HttpResponse(f"authorization={request.META.get('HTTP_AUTHORIZATION')}")
+
+
+@cache_page
+def csrf_page(request):
+    _rendered("csrf_page", request)
+    return HttpResponse(f"token={get_token(request)}")
+
+
+@cache_page
+def csrf_template_page(request):
+    _rendered("csrf_template_page", request)
+    return TemplateResponse(request, "testapp/form.html")
+
+
+@cache_page
+def cookie_page(request):
+    _rendered("cookie_page", request)
+    response = HttpResponse("cookie")
+    response.set_cookie("flavour", "oat")
+    return response
+
+
+@cache_page
+def headers_page(request):
+    """Answers with the headers named in ``?h=Name:value`` (repeatable) and ``?status=``."""
+    _rendered("headers_page", request)
+    response = HttpResponse("headers", status=int(request.GET.get("status", 200)))
+    for header in request.GET.getlist("h"):
+        name, value = header.split(":", 1)
+        response[name] = value
+    return response
+
+
+@cache_page
+def streaming_page(request):
+    _rendered("streaming_page", request)
+    return StreamingHttpResponse(iter([b"a", b"b"]))
+
+
+@cache_page
+def messages_page(request):
+    _rendered("messages_page", request)
+    shown = [str(m) for m in messages.get_messages(request)]
+    return HttpResponse(f"messages={shown}")
+
+
+def add_message(request):
+    messages.info(request, "hello")
+    return HttpResponse("added")
+
+
+@cache_page
+def adds_message(request):
+    _rendered("adds_message", request)
+    messages.info(request, "added during render")
+    return HttpResponse("render added a message")
+
+
+@cache_page
+def cart(request):
+    _rendered("cart", request)
+    return HttpResponse(f"cart={request.session.get('cart')}")
+
+
+def put_in_cart(request, item):
+    request.session["cart"] = item
+    return HttpResponse("ok")
+
+
+@cache_page
+def changing(request):
+    """Answers as ``BEHAVIOUR["changing"]`` says, so tests can change it between renders."""
+    _rendered("changing", request)
+    behaviour = BEHAVIOUR["changing"]
+    if behaviour == "404":
+        return HttpResponse("gone", status=404)
+    if behaviour == "410":
+        return HttpResponse("gone", status=410)
+    if behaviour == "redirect":
+        return HttpResponseRedirect("/elsewhere/")
+    if behaviour == "raise404":
+        raise Http404("no more")
+    if behaviour == "denied":
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied
+    if behaviour == "error":
+        raise RuntimeError("render failed")
+    return HttpResponse(describe(request, f"changing-{behaviour}"))
