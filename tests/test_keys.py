@@ -1,0 +1,170 @@
+"""Keys: who shares a page with whom, and keys that stay valid whatever the request holds."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client, RequestFactory, override_settings
+
+from jimmypage import keys
+from tests.testapp.views import RENDERS
+
+STATUS = "X-Jimmy-Page"
+pytestmark = pytest.mark.usefixtures("clean_state")
+MEMCACHED_SAFE = re.compile(r"[!-~]{1,200}")  # printable ASCII, no spaces or controls
+
+
+def logged_in(username):
+    user = User.objects.create_user(username, password="pw")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_a_second_user_never_sees_the_first_users_page():
+    alice, bob = logged_in("alice"), logged_in("bob")
+    assert b"user=alice" in alice.get("/page/").content
+    bob_page = bob.get("/page/")
+    assert bob_page[STATUS] == "miss" and b"user=bob" in bob_page.content
+    anonymous = Client().get("/page/")
+    assert anonymous[STATUS] == "miss" and b"user=anonymous" in anonymous.content
+    assert b"user=alice" in alice.get("/page/").content
+    assert alice.get("/page/")[STATUS] == "hit"
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_anonymous_visitors_without_session_share_one_page():
+    assert Client().get("/page/")[STATUS] == "miss"
+    assert Client().get("/page/")[STATUS] == "hit"
+    assert RENDERS["page"] == 1
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_one_anonymous_visitors_cart_never_reaches_another():
+    shopper = Client()
+    shopper.get("/cart/put/umbrella/")
+    mine = shopper.get("/cart/")
+    assert b"cart=umbrella" in mine.content
+    other = Client().get("/cart/")
+    assert b"cart=None" in other.content and other[STATUS] == "miss"
+    another_shopper = Client()
+    another_shopper.get("/cart/put/boots/")
+    assert b"cart=boots" in another_shopper.get("/cart/").content
+    assert b"cart=umbrella" in shopper.get("/cart/").content
+    assert shopper.get("/cart/")[STATUS] == "hit"
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_a_stale_or_unknown_session_cookie_shares_the_anonymous_page():
+    Client().get("/page/")
+    stranger = Client()
+    stranger.cookies["sessionid"] = "no-such-session-" + "x" * 16
+    response = stranger.get("/page/")
+    assert response[STATUS] == "hit" and b"user=anonymous" in response.content
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_authorization_header_never_shares():
+    client = Client()
+    assert b"authorization=None" in client.get("/authz/").content
+    with_token = client.get("/authz/", HTTP_AUTHORIZATION="Bearer one")
+    assert with_token[STATUS] == "miss" and b"Bearer one" in with_token.content
+    other = client.get("/authz/", HTTP_AUTHORIZATION="Bearer two")
+    assert other[STATUS] == "miss" and b"Bearer two" in other.content
+    assert client.get("/authz/")[STATUS] == "hit"
+    assert b"Bearer one" in client.get("/authz/", HTTP_AUTHORIZATION="Bearer one").content
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_repeated_query_parameters_keep_every_value():
+    client = Client()
+    one = client.get("/page/?a=1&a=2")
+    two = client.get("/page/?a=1&a=3")
+    assert one[STATUS] == two[STATUS] == "miss"
+    assert b"['1', '2']" in one.content and b"['1', '3']" in two.content
+    assert client.get("/page/?a=1")[STATUS] == "miss"
+    assert client.get("/page/")[STATUS] == "miss"
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_parameter_order_does_not_matter_but_value_order_does():
+    client = Client()
+    client.get("/page/?a=1&b=2")
+    assert client.get("/page/?b=2&a=1")[STATUS] == "hit"
+    assert client.get("/page/?a=1&b=2&a=0")[STATUS] == "miss"
+    assert client.get("/page/?a=0&b=2&a=1")[STATUS] == "miss"
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_language_keys_the_page():
+    client = Client()
+    english = client.get("/page/", HTTP_ACCEPT_LANGUAGE="en")
+    french = client.get("/page/", HTTP_ACCEPT_LANGUAGE="fr")
+    assert b"lang=en" in english.content and b"lang=fr" in french.content
+    assert french[STATUS] == "miss"
+    assert client.get("/page/", HTTP_ACCEPT_LANGUAGE="fr")[STATUS] == "hit"
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_host_and_scheme_key_the_page():
+    client = Client()
+    client.get("/page/")
+    other_host = client.get("/page/", HTTP_HOST="example.com")
+    assert other_host[STATUS] == "miss" and b"host=example.com" in other_host.content
+    assert client.get("/page/", secure=True)[STATUS] == "miss"
+    assert client.get("/page/", HTTP_HOST="example.com")[STATUS] == "hit"
+
+
+def test_disallowed_host_passes_through_as_djangos_400():
+    response = Client().get("/page/", HTTP_HOST="evil.invalid")
+    assert response.status_code == 400
+    assert RENDERS["page"] == 0
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_script_prefix_keys_the_page():
+    client = Client()
+    root = client.get("/page/")
+    mounted = client.get("/page/", SCRIPT_NAME="/blog")
+    assert root[STATUS] == mounted[STATUS] == "miss"
+    assert b"path=/blog/page/" in mounted.content
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_vary_headers_of_the_response_key_the_page():
+    client = Client()
+    html = client.get("/vary/", HTTP_ACCEPT="text/html")
+    json = client.get("/vary/", HTTP_ACCEPT="application/json")
+    assert html[STATUS] == json[STATUS] == "miss"
+    assert b"accept=application/json" in json.content
+    again = client.get("/vary/", HTTP_ACCEPT="text/html")
+    assert again[STATUS] == "hit" and b"accept=text/html" in again.content
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/" + "a" * 5000, "/caf\u00e9/\u2603", "/%ff%fe/x y", "/\udcff", "/a\nb\x00c"],
+)
+def test_keys_are_fixed_length_and_memcached_safe(path):
+    request = RequestFactory().get("/", {"q": ["x" * 3000, "\u2603"]})
+    request.path = request.path_info = path  # also paths no client could send
+    request.user = None
+    key = keys.base_key(request)
+    assert MEMCACHED_SAFE.fullmatch(key)
+    variant = keys.variant_key(key, request, ("HTTP_ACCEPT",))
+    assert MEMCACHED_SAFE.fullmatch(variant) and len(variant) < 200
+
+
+@override_settings(JIMMY_PAGE_CACHE_PREFIX="my site with spaces and a very long prefix" * 3)
+def test_unsafe_prefix_is_hashed():
+    request = RequestFactory().get("/")
+    assert MEMCACHED_SAFE.fullmatch(keys.base_key(request))
+
+
+@override_settings(JIMMY_PAGE_CACHE_PREFIX="siteone")
+def test_prefix_separates_sites():
+    request = RequestFactory().get("/")
+    one = keys.base_key(request)
+    with override_settings(JIMMY_PAGE_CACHE_PREFIX="sitetwo"):
+        assert keys.base_key(request) != one

@@ -1,0 +1,152 @@
+"""Writes make pages stale once per transaction, on commit; rollbacks change nothing."""
+
+import pytest
+from django.core.cache import caches
+from django.db import transaction
+from django.test import override_settings
+
+from jimmypage import generations, writes
+from tests.testapp.models import Article, Author, Hit, Tag
+
+pytestmark = pytest.mark.usefixtures("clean_state")
+
+
+def current():
+    return caches["default"].get(generations.generation_key())
+
+
+@pytest.fixture
+def generation():
+    """The generation before the test's writes, created if missing."""
+    return generations.read()
+
+
+def test_save_changes_the_generation(generation):
+    Article.objects.create(title="a")
+    assert current() != generation
+
+
+def test_update_by_save_and_delete_change_it(generation):
+    article = Article.objects.create(title="a")
+    after_create = current()
+    article.title = "b"
+    article.save()
+    after_save = current()
+    article.delete()
+    assert len({generation, after_create, after_save, current()}) == 4
+
+
+def test_get_or_create_and_update_or_create(generation):
+    Author.objects.get_or_create(name="x")
+    created = current()
+    assert created != generation
+    Author.objects.update_or_create(name="x", defaults={"name": "y"})
+    assert current() != created
+
+
+@pytest.mark.parametrize("action", ["add", "remove", "clear", "set"])
+def test_many_to_many_changes(action):
+    article = Article.objects.create(title="a")
+    tag = Tag.objects.create(name="t")
+    if action in ("remove", "clear"):
+        article.tags.add(tag)
+    before = current()
+    if action == "add":
+        article.tags.add(tag)
+    elif action == "remove":
+        article.tags.remove(tag)
+    elif action == "clear":
+        article.tags.clear()
+    else:
+        article.tags.set([tag])
+    assert current() != before
+
+
+def test_generation_is_a_random_token_not_a_counter(generation):
+    Article.objects.create(title="a")
+    token = current()
+    assert isinstance(token, str) and len(token) >= 16
+    assert not token.isdigit()
+
+
+def test_a_transaction_changes_the_generation_once_on_commit(generation, monkeypatch):
+    bumps = []
+    real_bump = generations.bump
+    monkeypatch.setattr(generations, "bump", lambda: bumps.append(1) or real_bump())
+    with transaction.atomic():
+        for number in range(50):
+            Article.objects.create(title=f"a{number}")
+        Tag.objects.create(name="t")
+        assert current() == generation, "nothing changes before the commit"
+    assert len(bumps) == 1
+    assert current() != generation
+
+
+def test_rollback_changes_nothing(generation):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Article.objects.create(title="a")
+        raise RuntimeError("roll back")
+    assert current() == generation
+
+
+def test_savepoint_rollback_keeps_earlier_writes(generation):
+    with transaction.atomic():
+        Article.objects.create(title="kept")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Article.objects.create(title="dropped")
+            raise RuntimeError("roll back the savepoint")
+    assert current() != generation
+
+
+@override_settings(JIMMY_PAGE_EXPIRATION_WHITELIST=["testapp_hit"])
+def test_write_only_in_a_rolled_back_savepoint_changes_nothing(generation):
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Article.objects.create(title="dropped")
+            raise RuntimeError("roll back the savepoint")
+        Hit.objects.create(path="whitelisted")
+    assert current() == generation
+
+
+def test_write_after_a_rolled_back_savepoint_still_counts(generation):
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Article.objects.create(title="dropped")
+            raise RuntimeError("roll back the savepoint")
+        Article.objects.create(title="kept")
+    assert current() != generation
+
+
+def test_consecutive_transactions_each_change_it(generation):
+    with transaction.atomic():
+        Article.objects.create(title="one")
+    first = current()
+    with transaction.atomic():
+        Article.objects.create(title="two")
+    assert len({generation, first, current()}) == 3
+
+
+@override_settings(JIMMY_PAGE_EXPIRATION_WHITELIST=["testapp_hit"])
+def test_whitelisted_tables_never_invalidate(generation):
+    Hit.objects.create(path="/")
+    assert current() == generation
+    Article.objects.create(title="a")
+    assert current() != generation
+
+
+def test_default_whitelist_has_the_seeds_tables():
+    assert writes.ignores("django_session") and writes.ignores("auth_user")
+    assert writes.ignores("django_migrations")
+    assert not writes.ignores("testapp_article")
+
+
+def test_the_caches_own_tables_are_ignored_whatever_the_whitelist():
+    with override_settings(JIMMY_PAGE_EXPIRATION_WHITELIST=[]):
+        assert writes.ignores("django_migrations")
+        assert not writes.ignores("django_session")
+
+
+def test_a_missing_generation_is_created_on_read():
+    caches["default"].delete(generations.generation_key())
+    token = generations.read()
+    assert token is not None and current() == token
