@@ -81,7 +81,7 @@ class PageCache:
         if found is None:
             return Plan(BYPASS, "cache unavailable")
         entry = found.get(base)
-        generation = found.get(generation_key)
+        generation = generations.settle_pending(found.get(generation_key))
         key, meta_names = base, ()
         if entries.is_vary_marker(entry):
             meta_names = entry[1]

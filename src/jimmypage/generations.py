@@ -40,6 +40,22 @@ def read() -> str | None:
     return ensure(backend.get(generation_key()))
 
 
-def bump() -> None:
-    """Make every stored page stale by replacing the generation with a new token."""
-    backend.put(generation_key(), new_token(), None)
+# Set when a write could not reach the cache: until a later bump succeeds, no page read from
+# the cache may be taken as fresh, or a write made while the cache was away would be lost.
+_bump_pending = False
+
+
+def bump() -> str | None:
+    """Make every stored page stale by replacing the generation; the new token, or ``None``."""
+    global _bump_pending
+    token = new_token()
+    if backend.put(generation_key(), token, None):
+        _bump_pending = False
+        return token
+    _bump_pending = True
+    return None
+
+
+def settle_pending(current: str | None) -> str | None:
+    """The current generation, after replaying a bump that failed earlier in this process."""
+    return bump() if _bump_pending else current

@@ -145,11 +145,15 @@ def start(request: HttpRequest, key: str, generation: str | None, meta_names) ->
     ``cache.add`` is atomic in the shared cache, so one request in the whole cluster wins the
     lock; it expires after ``JIMMY_PAGE_TASK_LOCK_EXPIRES`` in case the refresh is lost.
     """
+    snapshot = Snapshot.of(request, key, meta_names)
     lock = keys.lock_key(key, generation)
     if not backend.add(lock, 1, conf.lock_expires()):
         return False
-    snapshot = Snapshot.of(request, key, meta_names)
-    if executor().submit(run, snapshot, lock):
+    try:
+        submitted = executor().submit(run, snapshot, lock)
+    except RuntimeError:  # the pool is shutting down with the interpreter
+        submitted = False
+    if submitted:
         return True
     backend.delete(lock)
     logger.warning("jimmypage: refresh queue full, %s stays stale for now", request.path)
