@@ -134,9 +134,7 @@ def test_refresh_that_no_longer_answers_the_page_removes_it(client, settle, beha
 
 
 @override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
-def test_refresh_that_raises_keeps_the_stale_page_logs_and_frees_the_lock(
-    client, settle, caplog
-):
+def test_refresh_that_raises_keeps_the_stale_page_logs_and_frees_the_lock(client, settle, caplog):
     client.get("/changing/")
     Article.objects.create(title="new")
     BEHAVIOUR["changing"] = "error"
@@ -162,8 +160,13 @@ def test_a_lost_refresh_is_retried_once_its_lock_expires(client, monkeypatch):
     Article.objects.create(title="new")
     submitted = []
     pool = executors.executor()
-    monkeypatch.setattr(refresh, "executor", lambda: type(
-        "Lost", (), {"submit": lambda self, job, *args: submitted.append(args) or True})())
+    monkeypatch.setattr(
+        refresh,
+        "executor",
+        lambda: type(
+            "Lost", (), {"submit": lambda self, job, *args: submitted.append(args) or True}
+        )(),
+    )
     client.get("/page/")
     client.get("/page/")
     assert len(submitted) == 1, "the lock holds while the lost refresh might still run"

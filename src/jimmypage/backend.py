@@ -12,6 +12,7 @@ from django.core.cache import BaseCache, caches
 
 from . import conf, log
 
+
 def cache() -> BaseCache:
     """The configured cache (``JIMMY_PAGE_CACHE_ALIAS``), per thread as Django hands it out."""
     return caches[conf.cache_alias()]

@@ -70,8 +70,13 @@ class PageCache:
         """Decide from the cache, in one round trip when the page has no ``Vary``."""
         ticket = refresh.ticket_of(request)
         if ticket is not None:
-            return Plan(MISS, "refresh", base=keys.base_key(request),
-                        generation=generations.read(), ticket=ticket)
+            return Plan(
+                MISS,
+                "refresh",
+                base=keys.base_key(request),
+                generation=generations.read(),
+                ticket=ticket,
+            )
         reason = rules.bypass_reason(request)
         if reason is not None:
             return Plan(BYPASS, reason)
@@ -94,8 +99,9 @@ class PageCache:
         if generation is not None and entries.generation_of(entry) == generation:
             return Plan(HIT, "fresh", response, age)
         started = refresh.start(request, key, generation, meta_names)
-        return Plan(STALE, "refresh started" if started else "refresh already running",
-                    response, age)
+        return Plan(
+            STALE, "refresh started" if started else "refresh already running", response, age
+        )
 
     def after_render(self, request: HttpRequest, response: HttpResponseBase, plan: Plan):
         """Store what the view rendered (now, or once a template response has rendered)."""

@@ -65,7 +65,8 @@ class Snapshot:
     def of(cls, request: HttpRequest, key: str, meta_names: tuple[str, ...]) -> Snapshot:
         """What decides the page ``request`` asked for, stored under ``key``."""
         names = set(meta_names) | {"HTTP_AUTHORIZATION"}
-        headers = tuple((name, request.META[name]) for name in sorted(names) if name in request.META)
+        meta = request.META
+        headers = tuple((name, meta[name]) for name in sorted(names) if name in meta)
         path, path_info = request.path, request.path_info
         script_prefix = path[: len(path) - len(path_info)] if path.endswith(path_info) else ""
         user = getattr(request, "user", None)
@@ -170,8 +171,9 @@ def run(snapshot: Snapshot, lock: str) -> str:
         backend.delete(snapshot.key)
         return REMOVED
     except Exception:
-        logger.exception("jimmypage: refresh of %s failed; the stale page is kept",
-                         snapshot.path_info)
+        logger.exception(
+            "jimmypage: refresh of %s failed; the stale page is kept", snapshot.path_info
+        )
         return "failed"
     finally:
         backend.delete(lock)
