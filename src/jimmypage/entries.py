@@ -12,7 +12,8 @@ import time
 from typing import Any
 
 from django.http import HttpResponse
-from django.utils.cache import cc_delim_re
+
+from .rules import header_tokens
 
 PAGE = "p1"
 VARY = "v1"
@@ -54,10 +55,8 @@ def vary_meta_names(response: HttpResponse) -> tuple[str, ...]:
     if not response.has_header("Vary"):
         return ()
     names = set()
-    for header in cc_delim_re.split(response.headers["Vary"]):
-        header = header.strip().upper().replace("-", "_")
-        if not header:
-            continue
+    for token in header_tokens(response.headers["Vary"]):
+        header = token.upper().replace("-", "_")
         names.add(header if header in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{header}")
     return tuple(sorted(names))
 

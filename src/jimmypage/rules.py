@@ -7,12 +7,20 @@ one visitor's state (a cookie, a CSRF token, a flash message) is never stored fo
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponseBase
-from django.utils.cache import cc_delim_re, has_vary_header
+from django.utils.cache import has_vary_header
 
 from . import conf
 
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 PRIVATE_CACHE_CONTROL = frozenset({"private", "no-cache", "no-store"})
+
+
+def header_tokens(value: str) -> list[str]:
+    """The comma-separated tokens of a header such as ``Vary`` or ``Cache-Control``.
+
+    (Django 6.1 has ``django.utils.http.split_header_value`` for this; 5.2 has no public one.)
+    """
+    return [token.strip() for token in value.split(",") if token.strip()]
 
 
 def bypass_reason(request: HttpRequest) -> str | None:
@@ -44,7 +52,7 @@ def cache_control_directives(response: HttpResponseBase) -> set[str]:
         return set()
     return {
         part.split("=", 1)[0].strip().lower()
-        for part in cc_delim_re.split(response.headers["Cache-Control"])
+        for part in header_tokens(response.headers["Cache-Control"])
     }
 
 
