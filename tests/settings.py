@@ -62,8 +62,12 @@ if TEST_DB == "postgres":
             "TEST": {"NAME": "test_jimmypage"},
         }
     }
+    DATABASES["other"] = {**DATABASES["default"], "TEST": {"NAME": "test_jimmypage_other"}}
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        "other": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    }
 
 if TEST_CACHE == "redis":
     _default_cache = {"BACKEND": "tests.counting.CountingRedisCache", "LOCATION": REDIS_URL}

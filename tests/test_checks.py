@@ -40,3 +40,14 @@ def test_unknown_cache_alias():
 @override_settings(JIMMY_PAGE_REFRESH_THREADS=0)
 def test_no_refresh_threads():
     assert ids(check_settings()) == ["jimmypage.E003"]
+
+
+@override_settings(JIMMY_PAGE_MODE="per-page")
+def test_unknown_mode():
+    errors = check_settings()
+    assert ids(errors) == ["jimmypage.E004"] and "per-page" in errors[0].msg
+
+
+@override_settings(JIMMY_PAGE_MODE="per-table")
+def test_per_table_mode_is_valid():
+    assert check_settings() == []

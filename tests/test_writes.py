@@ -6,6 +6,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from jimmypage import generations, writes
+from tests import counting
 from tests.testapp.models import Article, Author, Hit, Tag
 
 pytestmark = pytest.mark.usefixtures("clean_state")
@@ -134,6 +135,21 @@ def test_whitelisted_tables_never_invalidate(generation):
     assert current() != generation
 
 
+def test_the_database_caches_table_is_ignored(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "db": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "my_cache_table",
+        },
+    }
+    writes._own_tables.cache_clear()
+    try:
+        assert writes.ignores("my_cache_table")
+    finally:
+        writes._own_tables.cache_clear()
+
+
 def test_default_whitelist_has_the_seeds_tables():
     assert writes.ignores("django_session") and writes.ignores("auth_user")
     assert writes.ignores("django_migrations")
@@ -150,3 +166,92 @@ def test_a_missing_generation_is_created_on_read():
     caches["default"].delete(generations.generation_key())
     token = generations.read()
     assert token is not None and current() == token
+
+
+# Writes that send no model signal: the SQL-level hook sees them all.
+
+
+def test_queryset_update(generation):
+    Article.objects.create(title="a")
+    before = current()
+    assert Article.objects.filter(title="a").update(title="b") == 1
+    assert current() != before
+
+
+def test_queryset_delete_fast_path(generation):
+    Tag.objects.create(name="t")
+    before = current()
+    Tag.objects.all().delete()  # no signals receivers on Tag: Django's fast delete
+    assert current() != before
+
+
+def test_bulk_create_and_bulk_update(generation):
+    Tag.objects.bulk_create([Tag(name=str(n)) for n in range(10)])
+    created = current()
+    assert created != generation
+    tags = list(Tag.objects.all())
+    for tag in tags:
+        tag.name += "!"
+    Tag.objects.bulk_update(tags, ["name"])
+    assert current() != created
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO testapp_tag (name) VALUES ('raw')",
+        "UPDATE testapp_tag SET name = 'raw'",
+        "DELETE FROM testapp_tag",
+    ],
+)
+def test_raw_sql_through_a_cursor(generation, statement):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert current() != generation
+
+
+def test_a_read_changes_nothing(generation):
+    from django.db import connection
+
+    list(Article.objects.all())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM testapp_article")
+    assert current() == generation
+
+
+def test_a_failed_statement_changes_nothing(generation):
+    from django.db import DatabaseError, connection
+
+    with pytest.raises(DatabaseError), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO testapp_no_such_table (x) VALUES (1)")
+    assert current() == generation
+
+
+def test_thousand_rows_in_one_transaction_cost_one_cache_write(generation):
+    counting.calls.clear()
+    with transaction.atomic():
+        for number in range(1000):
+            Article.objects.create(title=f"a{number}")
+        Tag.objects.create(name="t")
+        assert counting.calls == []
+    assert counting.calls == ["set"]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_writes_on_another_database(generation):
+    Article.objects.using("other").create(title="elsewhere")
+    after_autocommit = current()
+    assert after_autocommit != generation
+    with transaction.atomic(using="other"):
+        Article.objects.using("other").create(title="in a transaction")
+        assert current() == after_autocommit
+    assert current() != after_autocommit
+    with pytest.raises(RuntimeError), transaction.atomic(using="other"):
+        Article.objects.using("other").create(title="rolled back")
+        raise RuntimeError
+    with transaction.atomic():  # a transaction on "default" does not hold "other"'s writes
+        before = current()
+        Article.objects.using("other").create(title="autocommit on other")
+        assert current() != before

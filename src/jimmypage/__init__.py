@@ -7,12 +7,15 @@ __all__ = ["__version__", "invalidate"]
 
 
 def invalidate(*targets) -> None:
-    """Make cached pages stale: every page, whatever ``targets`` (models or table names) name.
+    """Make cached pages stale: every page, or those that depend on ``targets``.
 
-    Pages depend on every table (the global mode), so naming models or tables still makes
-    every page stale; the argument form is accepted for code that states what it changed.
-    Stale pages are still served while one refresh renders each again.
+    ``targets`` are models or table names. In global mode (the default) every page depends on
+    every table, so naming some still makes every page stale. Stale pages are still served
+    while one refresh renders each again.
     """
-    from .generations import bump
+    from .generations import bump, bump_tables
 
-    bump()
+    if not targets:
+        bump()
+        return
+    bump_tables(target if isinstance(target, str) else target._meta.db_table for target in targets)

@@ -8,4 +8,4 @@ class JimmyPageConfig(AppConfig):
     def ready(self) -> None:
         from . import checks, writes  # noqa: F401  (checks register themselves)
 
-        writes.connect_signals()
+        writes.watch_all_connections()

@@ -4,7 +4,7 @@ The request path, in order:
 
 1. Bypass (call the view, store nothing) when jimmypage is disabled, the method is not GET or
    HEAD, or messages are pending for the visitor.
-2. One ``get_many`` fetches the page entry and the current generation. A page that varies on
+2. One ``get_many`` fetches the page entry and the current generation(s). A page that varies on
    request headers costs one more ``get`` for the variant.
 3. Entry fresh: serve it. Entry stale: serve it, and start one refresh for this page and
    generation. No entry: render now, store, serve.
@@ -13,6 +13,7 @@ The request path, in order:
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +21,15 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponseBase
 from django.template.response import SimpleTemplateResponse
 
-from . import backend, conf, entries, generations, keys, log, refresh, rules
+from . import backend, conf, entries, generations, keys, log, reads, refresh, rules
 
 HIT, STALE, MISS, BYPASS = "hit", "stale", "miss", "bypass"
+
+
+# Per-table mode: the table generation keys each page needed last time, so that a hit fetches
+# them with the page in one round trip. Bounded; a page missing here costs one more round trip.
+_needed_keys: dict[str, tuple[str, ...]] = {}
+_NEEDED_KEYS_MAX = 10_000
 
 
 @dataclass(slots=True)
@@ -34,15 +41,17 @@ class Plan:
     response: HttpResponseBase | None = None
     age: float = 0.0
     base: str = ""
-    generation: str | None = None
+    before: generations.Before | None = None
+    reads: set[str] | None = None
     ticket: refresh.Ticket | None = None
 
 
 class PageCache:
     """A reusable decorator: it holds options only, never state of a view or a request."""
 
-    def __init__(self, timeout: int | None = None) -> None:
+    def __init__(self, timeout: int | None = None, depends_on: Iterable = ()) -> None:
         self.timeout = timeout
+        self.depends_on = tuple(depends_on)
 
     def __call__(self, view):
         if iscoroutinefunction(view):
@@ -51,6 +60,7 @@ class PageCache:
                 plan = await sync_to_async(self.lookup)(request)
                 if plan.response is not None:
                     return self.answer(request, plan.response, plan)
+                self.start_recording(plan)
                 response = await view(request, *args, **kwargs)
                 return await sync_to_async(self.after_render)(request, response, plan)
 
@@ -61,6 +71,7 @@ class PageCache:
             plan = self.lookup(request)
             if plan.response is not None:
                 return self.answer(request, plan.response, plan)
+            self.start_recording(plan)
             response = view(request, *args, **kwargs)
             return self.after_render(request, response, plan)
 
@@ -70,38 +81,39 @@ class PageCache:
         """Decide from the cache, in one round trip when the page has no ``Vary``."""
         ticket = refresh.ticket_of(request)
         if ticket is not None:
-            return Plan(
-                MISS,
-                "refresh",
-                base=keys.base_key(request),
-                generation=generations.read(),
-                ticket=ticket,
-            )
+            before = generations.before_render(generations.read())
+            return Plan(MISS, "refresh", base=keys.base_key(request), before=before, ticket=ticket)
         reason = rules.bypass_reason(request)
         if reason is not None:
             return Plan(BYPASS, reason)
         base = keys.base_key(request)
-        generation_key = generations.generation_key()
-        found = backend.get_many([base, generation_key])
+        generation_keys = generations.fetch_keys(_needed_keys.get(base, ()))
+        found = backend.get_many([base, *generation_keys])
         if found is None:
             return Plan(BYPASS, "cache unavailable")
+        global_token = generations.settle_pending(found.get(generation_keys[0]))
         entry = found.get(base)
-        generation = generations.settle_pending(found.get(generation_key))
         key, meta_names = base, ()
         if entries.is_vary_marker(entry):
             meta_names = entry[1]
             key = keys.variant_key(base, request, meta_names)
             entry = backend.get(key)
         if not entries.is_page(entry):
-            return Plan(MISS, "no entry", base=base, generation=generations.ensure(generation))
-        response = entries.to_response(entry)
-        age = entries.age_of(entry)
-        if generation is not None and entries.generation_of(entry) == generation:
+            before = generations.before_render(global_token)
+            return Plan(MISS, "no entry", base=base, before=before)
+        stamp = entries.stamp_of(entry)
+        _remember_needed_keys(base, stamp)
+        response, age = entries.to_response(entry), entries.age_of(entry)
+        if generations.is_fresh(stamp, global_token, found, generation_keys):
             return Plan(HIT, "fresh", response, age)
-        started = refresh.start(request, key, generation, meta_names)
-        return Plan(
-            STALE, "refresh started" if started else "refresh already running", response, age
-        )
+        started = refresh.start(request, key, global_token, meta_names)
+        reason = "refresh started" if started else "refresh already running"
+        return Plan(STALE, reason, response, age)
+
+    def start_recording(self, plan: Plan) -> None:
+        """In per-table mode, record the tables the render is about to read."""
+        if plan.before is not None and plan.before.tables is not None:
+            plan.reads = reads.start()
 
     def after_render(self, request: HttpRequest, response: HttpResponseBase, plan: Plan):
         """Store what the view rendered (now, or once a template response has rendered)."""
@@ -111,33 +123,47 @@ class PageCache:
             self.finish_refresh(request, response, plan)
         elif plan.status == MISS and request.method == "GET":
             if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
-                response.add_post_render_callback(
-                    lambda rendered: self.store(request, rendered, plan) and None
-                )
-            else:
-                self.store(request, response, plan)
+
+                def store_once_rendered(rendered: HttpResponseBase) -> None:
+                    self.store(request, rendered, plan)
+
+                response.add_post_render_callback(store_once_rendered)
+                return self.answer(request, response, plan)
+            self.store(request, response, plan)
+        if plan.reads is not None:
+            reads.stop()
         return self.answer(request, response, plan)
 
     def store(self, request: HttpRequest, response: HttpResponseBase, plan: Plan) -> str | None:
         """Store a rendered page under its key; the key, or ``None`` if it may not be stored.
 
-        The entry records the generation read before the render began, so a write that
+        The entry's stamp holds the generations read before the render began, so a write that
         committed during the render leaves it stale.
         """
+        if plan.reads is not None:
+            reads.stop()
         refusal = rules.store_refusal(request, response)
-        if refusal is None and plan.generation is None:
+        if refusal is None and plan.before is None:
             refusal = "cache unavailable"
         if refusal is not None:
             log.decision("not stored", refusal, request)
             return None
         timeout = conf.entry_timeout(self.timeout)
-        page = entries.page_entry(response, plan.generation)
+        stamp = plan.before.stamp(self.dependencies(plan.reads))
+        page = entries.page_entry(response, stamp)
         meta_names = entries.vary_meta_names(response)
         if not meta_names:
             return plan.base if backend.put(plan.base, page, timeout) else None
         key = keys.variant_key(plan.base, request, meta_names)
         values = {plan.base: entries.vary_marker(meta_names), key: page}
         return key if backend.put_many(values, timeout) else None
+
+    def dependencies(self, tables_read: set[str] | None) -> set[str]:
+        """The tables a page depends on: those its render read, and those declared."""
+        declared = {
+            item if isinstance(item, str) else item._meta.db_table for item in self.depends_on
+        }
+        return declared | (tables_read or set())
 
     def finish_refresh(self, request: HttpRequest, response: HttpResponseBase, plan: Plan):
         """Store a refreshed page, or remove the stale one it can no longer replace."""
@@ -162,13 +188,22 @@ class PageCache:
         return response
 
 
-def cache_page(view=None, *, timeout: int | None = None):
+def _remember_needed_keys(base: str, stamp: generations.Stamp) -> None:
+    needed = generations.needed_keys(stamp)
+    if needed and _needed_keys.get(base) != needed:
+        if len(_needed_keys) >= _NEEDED_KEYS_MAX:
+            _needed_keys.clear()
+        _needed_keys[base] = needed
+
+
+def cache_page(view=None, *, timeout: int | None = None, depends_on: Iterable = ()):
     """Cache a view's pages; use as ``@cache_page`` or ``@cache_page(timeout=seconds)``.
 
     ``timeout`` (seconds, 0 = never expires) defaults to ``JIMMY_PAGE_CACHE_SECONDS``. Like
-    Django's decorator, ``@cache_page(60)`` also sets the timeout.
+    Django's decorator, ``@cache_page(60)`` also sets the timeout. ``depends_on`` names models
+    or tables the page depends on besides those its render reads (per-table mode).
     """
     if isinstance(view, int) and not isinstance(view, bool):
         view, timeout = None, view
-    decorator = PageCache(timeout=timeout)
+    decorator = PageCache(timeout=timeout, depends_on=depends_on)
     return decorator if view is None else decorator(view)

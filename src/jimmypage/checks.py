@@ -18,7 +18,9 @@ _EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "JIMMY_PAGE_STATUS_HEADER": (str, type(None)),
     "JIMMY_PAGE_REFRESH_THREADS": (int,),
     "JIMMY_PAGE_REFRESH_QUEUE_SIZE": (int,),
+    "JIMMY_PAGE_MODE": (str,),
 }
+MODES = ("global", "per-table")
 
 
 @register(Tags.caches)
@@ -41,6 +43,14 @@ def check_settings(app_configs=None, **kwargs):
                 f"JIMMY_PAGE_CACHE_ALIAS is {conf.cache_alias()!r}, which is not in CACHES.",
                 hint=f"Use one of: {', '.join(settings.CACHES)}.",
                 id="jimmypage.E002",
+            )
+        )
+    if isinstance(conf.get("JIMMY_PAGE_MODE"), str) and conf.get("JIMMY_PAGE_MODE") not in MODES:
+        errors.append(
+            Error(
+                f"JIMMY_PAGE_MODE is {conf.get('JIMMY_PAGE_MODE')!r}.",
+                hint=f"Use one of: {', '.join(MODES)}.",
+                id="jimmypage.E004",
             )
         )
     for name in ("JIMMY_PAGE_REFRESH_THREADS", "JIMMY_PAGE_TASK_LOCK_EXPIRES"):

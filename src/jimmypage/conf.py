@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "JIMMY_PAGE_STATUS_HEADER": None,
     "JIMMY_PAGE_REFRESH_THREADS": 2,
     "JIMMY_PAGE_REFRESH_QUEUE_SIZE": 64,
+    "JIMMY_PAGE_MODE": "global",
 }
 
 # Characters memcached accepts in a key, kept short so the backend's own prefix still fits.

@@ -1,7 +1,7 @@
 """Responses to and from the compact records stored in the cache.
 
 A page entry is a plain tuple, cheap to pickle and unpickle, never a pickled ``HttpResponse``:
-``(PAGE, status, headers, body, generation, rendered_at)``. A page whose response named request
+``(PAGE, status, headers, body, stamp, rendered_at)``. A page whose response named request
 headers in ``Vary`` stores a marker at its base key instead, ``(VARY, meta_names)``, and the page
 itself under a key that includes the values of those headers.
 """
@@ -18,13 +18,13 @@ from .rules import header_tokens
 PAGE = "p1"
 VARY = "v1"
 
-Entry = tuple  # (PAGE, status, headers, body, generation, rendered_at)
+Entry = tuple  # (PAGE, status, headers, body, stamp, rendered_at)
 
 
-def page_entry(response: HttpResponse, generation: str) -> Entry:
-    """The record of a rendered, cacheable ``response`` built at ``generation``."""
+def page_entry(response: HttpResponse, stamp) -> Entry:
+    """The record of a rendered, cacheable ``response`` stamped with its generations."""
     headers = tuple(response.headers.items())
-    return (PAGE, response.status_code, headers, response.content, generation, time.time())
+    return (PAGE, response.status_code, headers, response.content, stamp, time.time())
 
 
 def is_page(value: Any) -> bool:
@@ -41,7 +41,8 @@ def to_response(entry: Entry) -> HttpResponse:
     return HttpResponse(body, status=status, headers=dict(headers))
 
 
-def generation_of(entry: Entry) -> str:
+def stamp_of(entry: Entry):
+    """The generations the entry's page was rendered at (see ``generations.Stamp``)."""
     return entry[4]
 
 

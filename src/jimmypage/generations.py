@@ -1,20 +1,56 @@
 """Generation tokens: what makes a stored page fresh or stale.
 
 A generation is a random token, never a counter: an evicted or reset key must never make an old
-page look fresh again, so a missing generation means "everything is stale". A page records the
-generation read before its render began; it is fresh while that is still the current one.
+page look fresh again, so a missing generation means "stale". A page records the generations
+read before its render began (its stamp); it is fresh while they are all still current.
+
+Two modes (``JIMMY_PAGE_MODE``):
+
+* ``"global"``: one token; any write replaces it, so every page goes stale.
+* ``"per-table"``: one token per table, plus the global one. A page's stamp holds the tokens of
+  the tables its render read, so a write makes stale only the pages that read what it wrote.
+  ``invalidate()`` and writes whose tables cannot be told replace the global token.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from django.apps import apps
 
 from . import backend, conf
+from .sql import EVERYTHING
+
+Stamp = str | tuple  # global mode: token; per-table: (global token, ((table, token), ...))
+
+
+def per_table() -> bool:
+    return conf.get("JIMMY_PAGE_MODE") == "per-table"
 
 
 def generation_key() -> str:
-    """The key of the global generation (any write makes every page stale)."""
+    """The key of the global generation."""
     return f"{conf.key_prefix()}:gen"
+
+
+def table_key(table: str) -> str:
+    """The key of one table's generation (hashed: table names may hold any character)."""
+    return f"{conf.key_prefix()}:gen:{_table_digest(table)}"
+
+
+@cache
+def _table_digest(table: str) -> str:
+    return hashlib.blake2b(table.encode(), digest_size=8).hexdigest()
+
+
+@cache
+def known_tables() -> frozenset[str]:
+    """Every table of every installed model, many-to-many tables included."""
+    return frozenset(model._meta.db_table for model in apps.get_models(include_auto_created=True))
 
 
 def new_token() -> str:
@@ -22,7 +58,7 @@ def new_token() -> str:
 
 
 def ensure(current: str | None) -> str | None:
-    """The current generation, creating one if it is missing; ``None`` if the cache failed.
+    """The global generation, created if missing; ``None`` if the cache failed.
 
     ``add`` is atomic, so concurrent creators agree on one token.
     """
@@ -36,8 +72,8 @@ def ensure(current: str | None) -> str | None:
 
 
 def read() -> str | None:
-    """The current generation (created if missing), or ``None`` if the cache failed."""
-    return ensure(backend.get(generation_key()))
+    """The global generation (created if missing), or ``None`` if the cache failed."""
+    return ensure(settle_pending(backend.get(generation_key())))
 
 
 # Set when a write could not reach the cache: until a later bump succeeds, no page read from
@@ -46,7 +82,7 @@ _bump_pending = False
 
 
 def bump() -> str | None:
-    """Make every stored page stale by replacing the generation; the new token, or ``None``."""
+    """Make every page stale by replacing the global generation; the new token, or ``None``."""
     global _bump_pending
     token = new_token()
     if backend.put(generation_key(), token, None):
@@ -57,5 +93,89 @@ def bump() -> str | None:
 
 
 def settle_pending(current: str | None) -> str | None:
-    """The current generation, after replaying a bump that failed earlier in this process."""
+    """The global generation, after replaying a bump that failed earlier in this process."""
     return bump() if _bump_pending else current
+
+
+def bump_tables(tables: Iterable[str]) -> None:
+    """Make stale the pages that depend on ``tables`` (every page, in global mode).
+
+    A table no model knows, or ``EVERYTHING``, makes every page stale: no page recorded it.
+    """
+    tables = frozenset(tables)
+    if not per_table() or EVERYTHING in tables or not tables <= known_tables():
+        bump()
+        return
+    global _bump_pending
+    if not backend.put_many({table_key(table): new_token() for table in tables}, None):
+        _bump_pending = True  # replayed as a global bump: the safe side
+
+
+def fetch_keys(hint: tuple[str, ...]) -> list[str]:
+    """The generation keys to fetch along with a page: the global one and ``hint``."""
+    return [generation_key(), *hint]
+
+
+def needed_keys(stamp: Stamp) -> tuple[str, ...]:
+    """The table generation keys that decide whether a page with ``stamp`` is fresh."""
+    if type(stamp) is tuple:
+        return tuple(table_key(table) for table, _ in stamp[1])
+    return ()
+
+
+def is_fresh(
+    stamp: Stamp, global_token: str | None, found: Mapping[str, str], fetched: Iterable[str]
+) -> bool:
+    """True when ``stamp`` is current, fetching the table generations not yet ``fetched``."""
+    missing = [key for key in needed_keys(stamp) if key not in fetched]
+    if missing:
+        found = {**found, **(backend.get_many(missing) or {})}
+    return is_current(stamp, global_token, found)
+
+
+def is_current(stamp: Stamp, global_token: str | None, found: Mapping[str, str]) -> bool:
+    """True when every generation in ``stamp`` is still the current one."""
+    if global_token is None:
+        return False
+    if not per_table():
+        return stamp == global_token
+    if type(stamp) is not tuple or stamp[0] != global_token:
+        return False
+    return all(found.get(table_key(table)) == token for table, token in stamp[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Before:
+    """The generations that were current before a render began."""
+
+    global_token: str
+    tables: Mapping[str, str] | None = None  # per-table mode only
+
+    def stamp(self, tables_read: Iterable[str]) -> Stamp:
+        """The stamp of a page whose render read ``tables_read``."""
+        if self.tables is None:
+            return self.global_token
+        read = sorted({table for table in tables_read if table in self.tables})
+        return (self.global_token, tuple((table, self.tables[table]) for table in read))
+
+
+def before_render(global_token: str | None) -> Before | None:
+    """Read the generations a render will be stamped with; ``None`` if the cache failed.
+
+    In per-table mode the render's tables are not known yet, so every table's token is read
+    (one ``get_many``); a token read after the render could hide a write made during it.
+    """
+    token = ensure(global_token)
+    if token is None:
+        return None
+    if not per_table():
+        return Before(token)
+    keys = {table_key(table): table for table in known_tables()}
+    found = backend.get_many(list(keys))
+    if found is None:
+        return None
+    missing = {key: new_token() for key in keys if key not in found}
+    if missing and not backend.put_many(missing, None):
+        return None
+    current = {**found, **missing}
+    return Before(token, {table: current[key] for key, table in keys.items()})

@@ -181,11 +181,14 @@ def run(snapshot: Snapshot, lock: str) -> str:
 
 
 def _is_fresh(key: str) -> bool:
-    """True when another refresh already stored this page for the current generation."""
+    """True when another refresh already stored this page for the current generations."""
     generation_key = generations.generation_key()
     found = backend.get_many([key, generation_key]) or {}
-    entry, generation = found.get(key), found.get(generation_key)
-    return entries.is_page(entry) and generation is not None and entry[4] == generation
+    entry = found.get(key)
+    if not entries.is_page(entry):
+        return False
+    stamp = entries.stamp_of(entry)
+    return generations.is_fresh(stamp, found.get(generation_key), found, [generation_key])
 
 
 def render(snapshot: Snapshot) -> str:

@@ -1,60 +1,94 @@
-"""Writes to the database make pages stale, once per transaction, on commit.
+"""Every write to the database makes the pages that depend on it stale, once, on commit.
 
-``record_write(table, using)`` is the single entry point: today the model signals call it; an
-SQL-level hook can call it the same way. Inside ``atomic()`` the change is applied once, when the
-outermost transaction commits; a rolled-back transaction or savepoint changes nothing.
+An execute wrapper on every database connection sees each SQL statement: ``save()``, ``delete()``,
+``QuerySet.update()``/``delete()``, bulk operations, many-to-many changes and raw SQL alike.
+After a write succeeds, the tables it wrote are recorded: outside a transaction their
+generations change at once; inside ``atomic()`` once per table when the outermost transaction
+commits. A rolled-back transaction or savepoint changes nothing; a failed statement neither.
 """
 
 from __future__ import annotations
 
+from functools import cache, partial
+
+from django.apps import apps
+from django.conf import settings
 from django.db import connections, transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 
-from . import conf, generations
+from . import conf, generations, reads
+from .sql import EVERYTHING, written_tables
 
-# Tables whose writes never make pages stale, whatever the whitelist says: the cache's own.
-ALWAYS_IGNORED = frozenset({"django_migrations", "django_cache_table"})
+# Tables whose writes never make pages stale, whatever the whitelist says.
+ALWAYS_IGNORED = frozenset({"django_migrations"})
 
-_M2M_WRITE_ACTIONS = frozenset({"post_add", "post_remove", "post_clear"})
+
+@cache
+def _own_tables() -> frozenset[str]:
+    """The database cache's tables and the task queues' tables: the cache's own bookkeeping."""
+    tables = set(ALWAYS_IGNORED)
+    for options in settings.CACHES.values():
+        if options.get("BACKEND", "").endswith("DatabaseCache"):
+            tables.add(options["LOCATION"])
+    for app_config in apps.get_app_configs():
+        if app_config.name.startswith("django_tasks"):
+            tables.update(model._meta.db_table for model in app_config.get_models())
+    return frozenset(tables)
 
 
 def ignores(table: str) -> bool:
     """True when writes to ``table`` must not make pages stale."""
-    return table in ALWAYS_IGNORED or table in conf.whitelist()
+    return table in _own_tables() or table in conf.whitelist()
 
 
-def record_write(table: str, using: str) -> None:
-    """Make pages stale after a write to ``table`` on database ``using`` commits.
+def record_write(tables: frozenset[str], connection: BaseDatabaseWrapper) -> None:
+    """Make stale the pages that depend on ``tables``, now or when the transaction commits.
 
-    Django keeps the on-commit hooks of a transaction in ``connection.run_on_commit`` and
-    replaces that list when the transaction ends or a savepoint rolls back. Remembering which
-    list we already added our hook to gives one generation change per transaction, while a
-    savepoint rollback (which drops our hook with the new list) makes the next write add it again.
+    Django keeps a transaction's on-commit hooks in ``connection.run_on_commit`` and replaces
+    that list when the transaction ends or a savepoint rolls back. Remembering which tables
+    already have a hook in the current list gives one change per table and transaction, while a
+    savepoint rollback (which drops our hooks with the old list) lets later writes add them again.
     """
-    if ignores(table):
+    tables = frozenset(table for table in tables if not ignores(table))
+    if not tables:
         return
-    connection = connections[using]
+    if not generations.per_table():
+        tables = frozenset({EVERYTHING})
     if not connection.in_atomic_block:
-        generations.bump()
+        generations.bump_tables(tables)
         return
     hooks = connection.run_on_commit
-    if getattr(connection, "_jimmypage_hooks", None) is hooks:
-        return
-    transaction.on_commit(generations.bump, using=using)
-    connection._jimmypage_hooks = connection.run_on_commit
+    pending = getattr(connection, "_jimmypage_pending", None)
+    if pending is None or pending[0] is not hooks:
+        pending = (hooks, set())
+        connection._jimmypage_pending = pending
+    new = tables - pending[1]
+    if new:
+        pending[1].update(new)
+        transaction.on_commit(partial(generations.bump_tables, new), using=connection.alias)
 
 
-def _on_save_or_delete(sender, using, **kwargs) -> None:
-    record_write(sender._meta.db_table, using)
+def see_statement(execute, sql, params, many, context):
+    """The execute wrapper: run the statement, then record what it wrote."""
+    text = sql if isinstance(sql, str) else str(sql)
+    tables = written_tables(text)
+    if tables is None:
+        reads.note(text)
+        return execute(sql, params, many, context)
+    result = execute(sql, params, many, context)
+    record_write(tables, context["connection"])
+    return result
 
 
-def _on_m2m_changed(sender, action, using, **kwargs) -> None:
-    if action in _M2M_WRITE_ACTIONS:
-        record_write(sender._meta.db_table, using)
+def watch(connection: BaseDatabaseWrapper, **kwargs) -> None:
+    """Put the execute wrapper on ``connection``, once (it survives reconnections)."""
+    if see_statement not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, see_statement)
 
 
-def connect_signals() -> None:
-    """Listen to every model's writes; safe to call more than once."""
-    post_save.connect(_on_save_or_delete, dispatch_uid="jimmypage.post_save")
-    post_delete.connect(_on_save_or_delete, dispatch_uid="jimmypage.post_delete")
-    m2m_changed.connect(_on_m2m_changed, dispatch_uid="jimmypage.m2m_changed")
+def watch_all_connections() -> None:
+    """Watch every connection: those made from now on, and any this thread already has."""
+    connection_created.connect(watch, dispatch_uid="jimmypage.watch")
+    for connection in connections.all(initialized_only=True):
+        watch(connection)

@@ -23,4 +23,7 @@ urlpatterns = [
     path("cart/", views.cart),
     path("cart/put/<str:item>/", views.put_in_cart),
     path("changing/", views.changing),
+    path("tags/", views.tags_page),
+    path("static/", views.static_page),
+    path("declared/", views.declared_page),
 ]

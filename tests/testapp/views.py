@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from jimmypage.cache import cache_page
 
-from .models import Article
+from .models import Article, Tag
 
 RENDERS: Counter = Counter()
 _renders_lock = threading.Lock()
@@ -198,3 +198,21 @@ def changing(request):
     if behaviour == "error":
         raise RuntimeError("render failed")
     return HttpResponse(describe(request, f"changing-{behaviour}"))
+
+
+@cache_page
+def tags_page(request):
+    _rendered("tags_page", request)
+    return HttpResponse(",".join(Tag.objects.order_by("pk").values_list("name", flat=True)))
+
+
+@cache_page
+def static_page(request):
+    _rendered("static_page", request)
+    return HttpResponse("reads no table")
+
+
+@cache_page(depends_on=[Tag, "testapp_hit"])
+def declared_page(request):
+    _rendered("declared_page", request)
+    return HttpResponse("declares its dependencies")

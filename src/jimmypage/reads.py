@@ -1,0 +1,30 @@
+"""The tables a render reads, recorded while a cached view renders (per-table mode)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from .generations import known_tables
+from .sql import named_tables
+
+# The set of tables the current render has read, or None when no render is being recorded.
+# A ContextVar follows the render into sync_to_async threads and back, for async views too.
+_recording: ContextVar[set[str] | None] = ContextVar("jimmypage_reads", default=None)
+
+
+def start() -> set[str]:
+    """Record the tables that queries in this context name, into the returned set."""
+    tables: set[str] = set()
+    _recording.set(tables)
+    return tables
+
+
+def stop() -> None:
+    _recording.set(None)
+
+
+def note(sql: str) -> None:
+    """Add the tables that a read statement names to the render being recorded, if any."""
+    tables = _recording.get()
+    if tables is not None:
+        tables.update(named_tables(sql, known_tables()))

@@ -1,0 +1,154 @@
+"""What an SQL statement writes, and which tables it names; plain text in, table names out.
+
+The parsing is deliberately coarse and errs on the safe side: a statement that may write but
+whose tables cannot be told answers ``EVERYTHING``.
+"""
+
+from __future__ import annotations
+
+import re
+
+EVERYTHING = "*"  # stands for "every table": the written tables could not be told
+
+_IDENT = r'(?:"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[A-Za-z_][\w$]*)'
+_NAME = rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"
+_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+
+_TARGETS = {
+    "INSERT": re.compile(
+        rf"INSERT\s+(?:OR\s+\w+\s+)?(?:(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE)\s+)*"
+        rf"(?:INTO\s+)?({_NAME})",
+        re.I,
+    ),
+    "REPLACE": re.compile(
+        rf"REPLACE\s+(?:(?:LOW_PRIORITY|DELAYED)\s+)?(?:INTO\s+)?({_NAME})", re.I
+    ),
+    "UPDATE": re.compile(
+        rf"UPDATE\s+(?:OR\s+\w+\s+)?(?:(?:ONLY|LOW_PRIORITY|IGNORE)\s+)*({_NAME})", re.I
+    ),
+    "DELETE": re.compile(
+        rf"DELETE\s+(?:(?:LOW_PRIORITY|QUICK|IGNORE)\s+)*(?:FROM\s+)?(?:ONLY\s+)?({_NAME})", re.I
+    ),
+    "MERGE": re.compile(rf"MERGE\s+INTO\s+({_NAME})", re.I),
+    "COPY": re.compile(rf"COPY\s+({_NAME})\s*(?:\([^)]*\)\s*)?FROM\b", re.I),
+}
+_TRUNCATE = re.compile(
+    rf"TRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?({_NAME}(?:\s*,\s*(?:ONLY\s+)?{_NAME})*)(.*)",
+    re.I | re.S,
+)
+_DDL_TABLE = re.compile(
+    rf"(?:ALTER|DROP|CREATE|RENAME)\s+(?:(?:TEMPORARY|TEMP|UNLOGGED|GLOBAL|LOCAL)\s+)*TABLE\s+"
+    rf"(?:IF\s+(?:NOT\s+)?EXISTS\s+)?({_NAME})(.*)",
+    re.I | re.S,
+)
+_IDENT_ONLY = re.compile(_IDENT)
+_WRITE_KEYWORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|REPLACE|TRUNCATE)\b", re.I)
+_ANALYZE = re.compile(r"\bANALY[SZ]E\b", re.I)
+_NAMES_IN_SELECT = re.compile(r'"((?:[^"]|"")+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][\w$]*)')
+
+# Statements that never change table data.
+_READ_ONLY = frozenset(
+    {
+        "SELECT",
+        "SHOW",
+        "SET",
+        "RESET",
+        "PRAGMA",
+        "SAVEPOINT",
+        "RELEASE",
+        "ROLLBACK",
+        "BEGIN",
+        "START",
+        "COMMIT",
+        "END",
+        "DESCRIBE",
+        "DESC",
+        "VALUES",
+        "FETCH",
+        "DECLARE",
+        "CLOSE",
+        "LISTEN",
+        "UNLISTEN",
+        "NOTIFY",
+        "PREPARE",
+        "DEALLOCATE",
+        "LOCK",
+        "USE",
+        "VACUUM",
+        "ANALYZE",
+        "CHECKPOINT",
+        "DISCARD",
+        "GRANT",
+        "REVOKE",
+        "DETACH",
+        "ATTACH",
+        "REINDEX",
+    }
+)
+_DDL = frozenset({"ALTER", "DROP", "CREATE", "RENAME", "COMMENT"})
+
+
+def unquote(name: str) -> str:
+    """The table name of a possibly quoted, possibly schema-qualified identifier."""
+    last = _IDENT_ONLY.findall(name)[-1]
+    if last[0] == '"':
+        return last[1:-1].replace('""', '"')
+    if last[0] in "`[":
+        return last[1:-1]
+    return last
+
+
+def first_keyword(sql: str) -> str:
+    """The statement's first word, upper-cased, after leading blanks and comments."""
+    start = _LEADING_COMMENTS.match(sql).end()
+    word = _FIRST_WORD.match(sql, start)
+    return word.group().upper() if word else ""
+
+
+def written_tables(sql: str) -> frozenset[str] | None:
+    """The tables ``sql`` writes: ``None`` if it only reads, ``{EVERYTHING}`` if unknown."""
+    if sql.startswith("SELECT"):  # Django's reads: the common case, decided at once
+        return None
+    keyword = first_keyword(sql)
+    if keyword in _READ_ONLY or not keyword:
+        return None
+    body = sql[_LEADING_COMMENTS.match(sql).end() :]
+    pattern = _TARGETS.get(keyword)
+    if pattern is not None:
+        match = pattern.match(body)
+        return frozenset({unquote(match.group(1))}) if match else frozenset({EVERYTHING})
+    if keyword == "TRUNCATE":
+        return _truncated(body)
+    if keyword in _DDL:
+        match = _DDL_TABLE.match(body)
+        if match and not re.search(r"\bCASCADE\b", match.group(2), re.I):
+            return frozenset({unquote(match.group(1))})
+        return frozenset({EVERYTHING})
+    if keyword in ("WITH", "EXPLAIN"):
+        if _WRITE_KEYWORD.search(body) and (keyword == "WITH" or _ANALYZE.search(body)):
+            return frozenset({EVERYTHING})
+        return None
+    # CALL, DO, EXEC, LOAD and anything unknown may write anywhere.
+    return frozenset({EVERYTHING})
+
+
+def _truncated(body: str) -> frozenset[str]:
+    match = _TRUNCATE.match(body)
+    if not match or re.search(r"\bCASCADE\b", match.group(2), re.I):
+        return frozenset({EVERYTHING})
+    names = re.split(r"\s*,\s*", match.group(1))
+    return frozenset(unquote(re.sub(r"(?i)^ONLY\s+", "", name)) for name in names)
+
+
+def named_tables(sql: str, known: frozenset[str]) -> set[str]:
+    """The ``known`` table names that ``sql`` mentions anywhere: what a read may depend on.
+
+    Mentioning a table without reading it only adds a dependency, the safe side.
+    """
+    found = set()
+    for quoted, backticked, bracketed, bare in _NAMES_IN_SELECT.findall(sql):
+        name = quoted.replace('""', '"') if quoted else backticked or bracketed or bare
+        if name in known:
+            found.add(name)
+    return found

@@ -1,0 +1,87 @@
+"""Which tables a statement writes, and which known tables a read names."""
+
+import pytest
+
+from jimmypage.sql import EVERYTHING, named_tables, written_tables
+
+ALL = frozenset({EVERYTHING})
+
+
+@pytest.mark.parametrize(
+    ("sql", "tables"),
+    [
+        ('INSERT INTO "app_article" ("title") VALUES (%s)', {"app_article"}),
+        ("INSERT INTO `app_article` (`title`) VALUES (%s)", {"app_article"}),
+        ("INSERT OR REPLACE INTO app_tag VALUES (1)", {"app_tag"}),
+        ("INSERT IGNORE INTO app_tag VALUES (1)", {"app_tag"}),
+        ('INSERT INTO "a" ("x") VALUES (1) ON CONFLICT DO NOTHING RETURNING "a"."id"', {"a"}),
+        ('UPDATE "public"."app_article" SET "title" = %s', {"app_article"}),
+        ("update app_article set title = 'x'", {"app_article"}),
+        ('DELETE FROM "app_article" WHERE "id" IN (%s)', {"app_article"}),
+        ("DELETE `app_article` FROM `app_article` INNER JOIN `x` ON 1", {"app_article"}),
+        ("REPLACE INTO app_tag VALUES (1)", {"app_tag"}),
+        ("MERGE INTO app_tag USING src ON (1=1)", {"app_tag"}),
+        ('TRUNCATE app_tag, "app_article"', {"app_tag", "app_article"}),
+        ("TRUNCATE TABLE ONLY app_tag RESTART IDENTITY", {"app_tag"}),
+        ("COPY app_tag (name) FROM STDIN", {"app_tag"}),
+        ('ALTER TABLE "app_tag" ADD COLUMN "x" integer', {"app_tag"}),
+        ('DROP TABLE IF EXISTS "app_tag"', {"app_tag"}),
+        ("/* by the app */ INSERT INTO app_tag VALUES (1)", {"app_tag"}),
+        ("  -- a comment\n  DELETE FROM app_tag", {"app_tag"}),
+        ('UPDATE "we""ird" SET a = 1', {'we"ird'}),
+        ("INSERT INTO [app_tag] VALUES (1)", {"app_tag"}),
+    ],
+)
+def test_written_tables(sql, tables):
+    assert written_tables(sql) == tables
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "TRUNCATE app_tag CASCADE",
+        "DROP TABLE app_tag CASCADE",
+        "CREATE INDEX idx ON app_tag (name)",
+        "CREATE VIEW v AS SELECT 1",
+        "WITH gone AS (DELETE FROM app_tag RETURNING *) SELECT * FROM gone",
+        "EXPLAIN ANALYZE UPDATE app_tag SET name = ''",
+        "CALL refresh_everything()",
+        "DO $$ BEGIN DELETE FROM app_tag; END $$",
+        "EXEC something",
+        "INSERT",
+    ],
+)
+def test_writes_whose_tables_cannot_be_told_mean_everything(sql):
+    assert written_tables(sql) == ALL
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'SELECT "app_tag"."id" FROM "app_tag"',
+        "select 1",
+        "  SELECT 1",
+        'SAVEPOINT "s1"',
+        'RELEASE SAVEPOINT "s1"',
+        "SET CONSTRAINTS ALL IMMEDIATE",
+        "PRAGMA foreign_keys = ON",
+        "BEGIN",
+        "COMMIT",
+        "WITH x AS (SELECT 1) SELECT * FROM x",
+        "EXPLAIN SELECT 1",
+        "SHOW TABLES",
+        "",
+    ],
+)
+def test_reads_and_transaction_control_write_nothing(sql):
+    assert written_tables(sql) is None
+
+
+def test_named_tables_finds_known_tables_quoted_or_not():
+    known = frozenset({"app_article", "app_tag", "app_author"})
+    sql = (
+        'SELECT "app_article"."id" FROM "app_article" INNER JOIN `app_author` '
+        "ON 1 WHERE x IN (SELECT id FROM app_tag) AND title = 'app_unknown'"
+    )
+    assert named_tables(sql, known) == {"app_article", "app_author", "app_tag"}
+    assert named_tables("SELECT 1", known) == set()
