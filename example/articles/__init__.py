@@ -1,0 +1,1 @@
+"""The articles app: the content of the demo site."""

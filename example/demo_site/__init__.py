@@ -1,0 +1,1 @@
+"""Project package of the django-jimmypage demo site."""

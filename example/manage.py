@@ -1,0 +1,17 @@
+#!/usr/bin/env python3
+"""Django's command-line utility for the jimmypage demo site."""
+
+import os
+import sys
+
+
+def main():
+    """Run an administrative task."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo_site.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()
