@@ -93,6 +93,8 @@ CACHES = {
     },
 }
 
+JIMMY_PAGE_STATS_FLUSH_SECONDS = 0  # tests flush the counters themselves
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -21,9 +21,27 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponseBase
 from django.template.response import SimpleTemplateResponse
 
-from . import backend, conf, entries, generations, keys, log, reads, refresh, rules
+from . import (
+    backend,
+    conf,
+    entries,
+    generations,
+    keys,
+    log,
+    reads,
+    refresh,
+    rules,
+    signals,
+    stats,
+)
 
 HIT, STALE, MISS, BYPASS = "hit", "stale", "miss", "bypass"
+SIGNALS = {
+    HIT: signals.page_hit,
+    STALE: signals.page_stale,
+    MISS: signals.page_miss,
+    BYPASS: signals.page_bypassed,
+}
 
 
 # Per-table mode: the table generation keys each page needed last time, so that a hit fetches
@@ -178,13 +196,16 @@ class PageCache:
             ticket.outcome = refresh.REMOVED
 
     def answer(self, request: HttpRequest, response: HttpResponseBase, plan: Plan):
-        """Label the response with what the cache did, for the status header and the log."""
+        """Label the response with what the cache did: header, log, signal, counter."""
         response.jimmypage_status = plan.status
         response.jimmypage_age = plan.age
         header = conf.status_header()
         if header:
             response[header] = plan.status
         log.decision(plan.status, plan.reason, request)
+        if plan.ticket is None:
+            stats.count(plan.status)
+            SIGNALS[plan.status].send(None, request=request, age=plan.age, reason=plan.reason)
         return response
 
 

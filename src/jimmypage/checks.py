@@ -19,6 +19,7 @@ _EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "JIMMY_PAGE_REFRESH_THREADS": (int,),
     "JIMMY_PAGE_REFRESH_QUEUE_SIZE": (int,),
     "JIMMY_PAGE_MODE": (str,),
+    "JIMMY_PAGE_STATS_FLUSH_SECONDS": (int, float),
 }
 MODES = ("global", "per-table")
 

@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "JIMMY_PAGE_REFRESH_THREADS": 2,
     "JIMMY_PAGE_REFRESH_QUEUE_SIZE": 64,
     "JIMMY_PAGE_MODE": "global",
+    "JIMMY_PAGE_STATS_FLUSH_SECONDS": 10,
 }
 
 # Characters memcached accepts in a key, kept short so the backend's own prefix still fits.

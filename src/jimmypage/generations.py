@@ -22,7 +22,7 @@ from functools import cache
 
 from django.apps import apps
 
-from . import backend, conf
+from . import backend, conf, signals
 from .sql import EVERYTHING
 
 Stamp = str | tuple  # global mode: token; per-table: (global token, ((table, token), ...))
@@ -87,6 +87,7 @@ def bump() -> str | None:
     token = new_token()
     if backend.put(generation_key(), token, None):
         _bump_pending = False
+        signals.generation_changed.send(None, tables=None)
         return token
     _bump_pending = True
     return None
@@ -107,7 +108,9 @@ def bump_tables(tables: Iterable[str]) -> None:
         bump()
         return
     global _bump_pending
-    if not backend.put_many({table_key(table): new_token() for table in tables}, None):
+    if backend.put_many({table_key(table): new_token() for table in tables}, None):
+        signals.generation_changed.send(None, tables=tables)
+    else:
         _bump_pending = True  # replayed as a global bump: the safe side
 
 

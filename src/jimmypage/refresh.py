@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from dataclasses import dataclass
 from importlib import import_module
 
@@ -24,7 +25,7 @@ from django.http import Http404, HttpRequest
 from django.urls import get_urlconf, resolve, set_urlconf
 from django.utils import timezone, translation
 
-from . import backend, conf, entries, generations, keys
+from . import backend, conf, entries, generations, keys, signals, stats
 from .executors import executor
 
 logger = logging.getLogger("jimmypage")
@@ -163,21 +164,34 @@ def start(request: HttpRequest, key: str, generation: str | None, meta_names) ->
 
 def run(snapshot: Snapshot, lock: str) -> str:
     """Render the snapshotted page again and store it; always free the lock."""
+    started = time.monotonic()
     try:
         if _is_fresh(snapshot.key):
             return "already fresh"
-        return render(snapshot)
-    except (Http404, PermissionDenied):
-        backend.delete(snapshot.key)
-        return REMOVED
-    except Exception:
+        try:
+            outcome = render(snapshot)
+        except (Http404, PermissionDenied):
+            backend.delete(snapshot.key)
+            outcome = REMOVED
+    except Exception as exc:
         logger.exception(
             "jimmypage: refresh of %s failed; the stale page is kept", snapshot.path_info
         )
+        stats.count("refresh_failed")
+        signals.refresh_failed.send(None, path=snapshot.path_info, key=snapshot.key, exception=exc)
         return "failed"
     finally:
         backend.delete(lock)
         connections.close_all()
+    stats.count("refreshed")
+    signals.page_refreshed.send(
+        None,
+        path=snapshot.path_info,
+        key=snapshot.key,
+        outcome=outcome,
+        duration=time.monotonic() - started,
+    )
+    return outcome
 
 
 def _is_fresh(key: str) -> bool:
