@@ -233,3 +233,12 @@ def test_a_refresh_finding_the_page_already_fresh_does_not_render(client):
     assert refresh.run(snapshot, lock) == "already fresh"
     assert RENDERS["page"] == 1
     assert caches["default"].get(lock) is None
+
+
+def test_a_snapshot_survives_a_trip_through_json(client):
+    import json
+
+    request = client.get("/page/?a=1&a=2", HTTP_AUTHORIZATION="Bearer x").wsgi_request
+    snapshot = refresh.Snapshot.of(request, keys.base_key(request), ("HTTP_ACCEPT",))
+    data = json.loads(json.dumps(snapshot.to_data()))
+    assert refresh.Snapshot.from_data(data) == snapshot

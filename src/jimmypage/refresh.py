@@ -9,6 +9,7 @@ stores the page with the generation it read before rendering.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import time
@@ -61,6 +62,17 @@ class Snapshot:
     urlconf: str | None
     session_key: str | None
     user_pk: str | None
+
+    def to_data(self) -> dict:
+        """The snapshot as JSON-compatible data, for a task queue."""
+        data = dataclasses.asdict(self)
+        data["headers"] = [list(pair) for pair in self.headers]
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict) -> Snapshot:
+        """The snapshot that ``to_data`` turned into ``data``."""
+        return cls(**{**data, "headers": tuple(tuple(pair) for pair in data["headers"])})
 
     @classmethod
     def of(cls, request: HttpRequest, key: str, meta_names: tuple[str, ...]) -> Snapshot:
