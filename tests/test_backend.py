@@ -79,3 +79,43 @@ def test_a_write_made_while_the_cache_was_down_still_makes_pages_stale(settle):
     assert stale[STATUS] == "stale"
     settle()
     assert b"written while the cache was away" in client.get("/page/").content
+
+
+def test_the_redis_fast_path_is_used_for_djangos_redis_cache():
+    from django.conf import settings
+
+    from jimmypage import backend
+
+    expected = backend.RedisStore if settings.TEST_CACHE == "redis" else backend.DjangoStore
+    store = backend.store()
+    assert type(store) is expected
+    # Each method is the class's own, not the cache's, so the fast path really runs.
+    assert all(
+        getattr(type(store), name) is getattr(expected, name)
+        for name in ("get_many", "get", "put", "put_many", "add", "delete")
+    )
+    assert "get_many" not in vars(store)
+
+
+def test_the_redis_store_reads_what_djangos_cache_writes_and_back():
+    from django.core.cache import caches
+
+    from jimmypage import backend
+
+    cache = caches["default"]
+    store = backend.store()
+    cache.set("from-django", ("a", 1, b"x"), None)
+    store.put("from-store", {"k": [1, 2]}, 60)
+    store.put_many({"many-a": 1, "many-b": "two"}, 60)
+    store.put_many({"many-c": 3.5}, None)
+    assert store.get_many(["from-django", "missing"]) == {"from-django": ("a", 1, b"x")}
+    assert cache.get("from-store") == {"k": [1, 2]}
+    assert cache.get_many(["many-a", "many-b", "many-c"]) == {
+        "many-a": 1,
+        "many-b": "two",
+        "many-c": 3.5,
+    }
+    assert store.add("from-store", "other", 60) is False
+    assert store.add("fresh", "value", 60) is True and store.get("fresh") == "value"
+    store.delete("fresh")
+    assert cache.get("fresh") is None and store.get("fresh") is None

@@ -24,10 +24,18 @@ class DjangoStore:
 
     def __init__(self, cache: BaseCache) -> None:
         self.cache = cache
-        self.get_many = cache.get_many
-        self.get = cache.get
-        self.add = cache.add
-        self.delete = cache.delete
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        return self.cache.get_many(keys)
+
+    def get(self, key: str) -> Any:
+        return self.cache.get(key)
+
+    def add(self, key: str, value: Any, timeout: int | None) -> bool:
+        return self.cache.add(key, value, timeout)
+
+    def delete(self, key: str) -> None:
+        self.cache.delete(key)
 
     def put(self, key: str, value: Any, timeout: int | None) -> None:
         self.cache.set(key, value, timeout)
