@@ -1,6 +1,7 @@
 """Settings of jimmypage, read lazily from Django's settings with their defaults.
 
-Every value is looked up on each access, so ``override_settings`` works in tests.
+Values are read on first use and kept until Django's ``setting_changed`` signal says a setting
+changed (``override_settings`` sends it), so the request path pays a dict lookup per setting.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 DEFAULTS: dict[str, Any] = {
     "JIMMY_PAGE_CACHE_PREFIX": "jimmypage",
@@ -36,9 +38,23 @@ DEFAULTS: dict[str, Any] = {
 _SAFE_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
 
 
+_values: dict[str, Any] = {}
+
+
 def get(name: str) -> Any:
     """The value of the setting ``name``, or its default when the project does not set it."""
-    return getattr(settings, name, DEFAULTS[name])
+    try:
+        return _values[name]
+    except KeyError:
+        value = _values[name] = getattr(settings, name, DEFAULTS[name])
+        return value
+
+
+def _forget(**kwargs) -> None:
+    _values.clear()
+
+
+setting_changed.connect(_forget, dispatch_uid="jimmypage.conf")
 
 
 def disabled() -> bool:
@@ -62,7 +78,11 @@ def lock_expires() -> int:
 
 
 def whitelist() -> frozenset[str]:
-    return frozenset(get("JIMMY_PAGE_EXPIRATION_WHITELIST"))
+    try:
+        return _values[" whitelist"]
+    except KeyError:
+        value = _values[" whitelist"] = frozenset(get("JIMMY_PAGE_EXPIRATION_WHITELIST"))
+        return value
 
 
 def entry_timeout(timeout: int | None) -> int | None:
@@ -73,7 +93,11 @@ def entry_timeout(timeout: int | None) -> int | None:
 
 def key_prefix() -> str:
     """The key prefix, made memcached-safe: an unsafe or long prefix is replaced by its hash."""
-    prefix = str(get("JIMMY_PAGE_CACHE_PREFIX"))
-    if _SAFE_PREFIX.fullmatch(prefix):
+    try:
+        return _values[" key prefix"]
+    except KeyError:
+        prefix = str(get("JIMMY_PAGE_CACHE_PREFIX"))
+        if not _SAFE_PREFIX.fullmatch(prefix):
+            prefix = "jp" + hashlib.blake2b(prefix.encode(), digest_size=8).hexdigest()
+        _values[" key prefix"] = prefix
         return prefix
-    return "jp" + hashlib.blake2b(prefix.encode(), digest_size=8).hexdigest()
