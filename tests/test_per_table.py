@@ -183,3 +183,14 @@ def test_write_during_a_per_table_refresh_leaves_the_page_stale(settle):
     response = Client().get("/tags/")
     assert response[STATUS] == "hit" and response.content == b"one,two"
     assert RENDERS["tags_page"] == 3
+
+
+@per_table
+def test_a_render_that_raises_stops_recording_its_reads():
+    from jimmypage import reads
+    from tests.testapp.views import BEHAVIOUR
+
+    BEHAVIOUR["changing"] = "error"
+    with pytest.raises(RuntimeError):
+        Client(raise_request_exception=True).get("/changing/")
+    assert reads._recording.get() is None

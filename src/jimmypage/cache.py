@@ -79,7 +79,11 @@ class PageCache:
                 if plan.response is not None:
                     return self.answer(request, plan.response, plan)
                 self.start_recording(plan)
-                response = await view(request, *args, **kwargs)
+                try:
+                    response = await view(request, *args, **kwargs)
+                except BaseException:
+                    self.stop_recording(plan)
+                    raise
                 return await sync_to_async(self.after_render)(request, response, plan)
 
             markcoroutinefunction(async_wrapper)
@@ -90,7 +94,11 @@ class PageCache:
             if plan.response is not None:
                 return self.answer(request, plan.response, plan)
             self.start_recording(plan)
-            response = view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            except BaseException:
+                self.stop_recording(plan)
+                raise
             return self.after_render(request, response, plan)
 
         return functools.wraps(view)(wrapper)
@@ -117,7 +125,8 @@ class PageCache:
             key = keys.variant_key(base, request, meta_names)
             entry = backend.get(key)
         if not entries.is_page(entry):
-            before = generations.before_render(global_token)
+            # A HEAD is answered from the GET page but never stored: nothing to stamp.
+            before = generations.before_render(global_token) if request.method == "GET" else None
             return Plan(MISS, "no entry", base=base, before=before)
         stamp = entries.stamp_of(entry)
         _remember_needed_keys(base, stamp)
@@ -132,6 +141,10 @@ class PageCache:
         """In per-table mode, record the tables the render is about to read."""
         if plan.before is not None and plan.before.tables is not None:
             plan.reads = reads.start()
+
+    def stop_recording(self, plan: Plan) -> None:
+        if plan.reads is not None:
+            reads.stop()
 
     def after_render(self, request: HttpRequest, response: HttpResponseBase, plan: Plan):
         """Store what the view rendered (now, or once a template response has rendered)."""
@@ -148,8 +161,7 @@ class PageCache:
                 response.add_post_render_callback(store_once_rendered)
                 return self.answer(request, response, plan)
             self.store(request, response, plan)
-        if plan.reads is not None:
-            reads.stop()
+        self.stop_recording(plan)
         return self.answer(request, response, plan)
 
     def store(self, request: HttpRequest, response: HttpResponseBase, plan: Plan) -> str | None:
@@ -158,8 +170,7 @@ class PageCache:
         The entry's stamp holds the generations read before the render began, so a write that
         committed during the render leaves it stale.
         """
-        if plan.reads is not None:
-            reads.stop()
+        self.stop_recording(plan)
         refusal = rules.store_refusal(request, response)
         if refusal is None and plan.before is None:
             refusal = "cache unavailable"

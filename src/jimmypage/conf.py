@@ -32,7 +32,14 @@ DEFAULTS: dict[str, Any] = {
     "JIMMY_PAGE_REFRESH_QUEUE_SIZE": 64,
     "JIMMY_PAGE_MODE": "global",
     "JIMMY_PAGE_STATS_FLUSH_SECONDS": 10,
+    # Where refreshes run: "thread" (a pool in each web process), "tasks" (Django's Tasks
+    # framework) or "celery".
+    "JIMMY_PAGE_REFRESH_EXECUTOR": "thread",
+    "JIMMY_PAGE_TASKS_BACKEND": "default",  # the alias in TASKS, for the "tasks" executor
+    "JIMMY_PAGE_TASK_QUEUE": None,  # the queue of refresh tasks; None: the backend's default
 }
+
+EXECUTORS = ("thread", "tasks", "celery")
 
 # Characters memcached accepts in a key, kept short so the backend's own prefix still fits.
 _SAFE_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
@@ -71,6 +78,10 @@ def cache_alias() -> str:
 
 def status_header() -> str | None:
     return get("JIMMY_PAGE_STATUS_HEADER") or None
+
+
+def refresh_executor() -> str:
+    return get("JIMMY_PAGE_REFRESH_EXECUTOR")
 
 
 def lock_expires() -> int:
