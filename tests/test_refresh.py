@@ -242,3 +242,16 @@ def test_a_snapshot_survives_a_trip_through_json(client):
     snapshot = refresh.Snapshot.of(request, keys.base_key(request), ("HTTP_ACCEPT",))
     data = json.loads(json.dumps(snapshot.to_data()))
     assert refresh.Snapshot.from_data(data) == snapshot
+
+
+def test_the_shared_anonymous_page_is_refreshed_without_anybodys_session(client, settle):
+    visitor = Client()
+    visitor.get("/cart/put/x/")
+    anonymous = Client()
+    anonymous.cookies["sessionid"] = "not-a-session-of-anybody-000000"
+    request = anonymous.get("/page/").wsgi_request
+    snapshot = refresh.Snapshot.of(request, keys.base_key(request), ())
+    assert snapshot.session_key is None and snapshot.user_pk is None
+    shopper_request = visitor.get("/cart/").wsgi_request
+    shopper = refresh.Snapshot.of(shopper_request, keys.base_key(shopper_request), ())
+    assert shopper.session_key == visitor.cookies["sessionid"].value

@@ -14,6 +14,7 @@ import io
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from importlib import import_module
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
@@ -21,7 +22,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.handlers.wsgi import WSGIRequest
-from django.db import connections
+from django.db import connections, transaction
 from django.http import Http404, HttpRequest
 from django.urls import get_urlconf, resolve, set_urlconf
 from django.utils import timezone, translation
@@ -85,6 +86,10 @@ class Snapshot:
         user = getattr(request, "user", None)
         session = getattr(request, "session", None)
         urlconf = getattr(request, "urlconf", None)
+        logged_in = user is not None and user.is_authenticated
+        # The shared anonymous page is rebuilt without anybody's session, so no visitor's
+        # session data can reach it.
+        shares_nothing = session is not None and (logged_in or not session.is_empty())
         return cls(
             key=key,
             scheme=request.scheme,
@@ -96,8 +101,8 @@ class Snapshot:
             language=translation.get_language(),
             timezone=timezone.get_current_timezone_name(),
             urlconf=urlconf if isinstance(urlconf, str) else None,
-            session_key=session.session_key if session is not None else None,
-            user_pk=str(user.pk) if user is not None and user.is_authenticated else None,
+            session_key=session.session_key if shares_nothing else None,
+            user_pk=str(user.pk) if logged_in else None,
         )
 
     def build_request(self) -> HttpRequest:
@@ -158,9 +163,21 @@ def start(request: HttpRequest, key: str, generation: str | None, meta_names) ->
 
     ``cache.add`` is atomic in the shared cache, so one request in the whole cluster wins the
     lock; it expires after ``JIMMY_PAGE_TASK_LOCK_EXPIRES`` in case the refresh is lost.
+
+    Inside a transaction (``ATOMIC_REQUESTS``), the lock is taken and the refresh handed to the
+    executor when the transaction commits: a worker must see what the request committed, and a
+    rolled-back request leaves no lock behind. ``True`` then means "planned".
     """
     snapshot = Snapshot.of(request, key, meta_names)
     lock = keys.lock_key(key, generation)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(partial(submit, snapshot, lock))
+        return True
+    return submit(snapshot, lock)
+
+
+def submit(snapshot: Snapshot, lock: str) -> bool:
+    """Take the lock and hand ``run(snapshot, lock)`` to the executor; ``False`` if not started."""
     if not backend.add(lock, 1, conf.lock_expires()):
         return False
     try:
@@ -170,7 +187,10 @@ def start(request: HttpRequest, key: str, generation: str | None, meta_names) ->
     if submitted:
         return True
     backend.delete(lock)
-    logger.warning("jimmypage: refresh queue full, %s stays stale for now", request.path)
+    logger.warning(
+        "jimmypage: refresh queue full or unavailable, %s stays stale for now",
+        snapshot.script_prefix + snapshot.path_info,
+    )
     return False
 
 
