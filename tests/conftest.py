@@ -29,6 +29,8 @@ def _missing_servers() -> list[str]:
     missing = []
     if settings.TEST_DB == "postgres" and not _reachable("127.0.0.1", 5432):
         missing.append("PostgreSQL on 127.0.0.1:5432")
+    if settings.TEST_DB == "mariadb" and not _reachable("127.0.0.1", 3306):
+        missing.append("MariaDB on 127.0.0.1:3306")
     if settings.TEST_CACHE == "redis" and not _reachable("127.0.0.1", 6379):
         missing.append("Redis on 127.0.0.1:6379")
     return missing

@@ -1,6 +1,7 @@
 """Test settings: the database and cache backends come from the environment.
 
-JIMMYPAGE_TEST_DB: sqlite (default) or postgres; JIMMYPAGE_TEST_CACHE: locmem (default) or redis.
+JIMMYPAGE_TEST_DB: sqlite (default), postgres or mariadb;
+JIMMYPAGE_TEST_CACHE: locmem (default) or redis.
 """
 
 import os
@@ -63,6 +64,22 @@ if TEST_DB == "postgres":
         }
     }
     DATABASES["other"] = {**DATABASES["default"], "TEST": {"NAME": "test_jimmypage_other"}}
+elif TEST_DB == "mariadb":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.mysql",
+            "HOST": "127.0.0.1",
+            "PORT": "3306",
+            "USER": "root",
+            "NAME": "test",
+            "OPTIONS": {"charset": "utf8mb4"},
+            "TEST": {"NAME": "test_jimmypage", "CHARSET": "utf8mb4"},
+        }
+    }
+    DATABASES["other"] = {
+        **DATABASES["default"],
+        "TEST": {"NAME": "test_jimmypage_other", "CHARSET": "utf8mb4"},
+    }
 else:
     DATABASES = {
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
