@@ -44,12 +44,6 @@ SIGNALS = {
 }
 
 
-# Per-table mode: the table generation keys each page needed last time, so that a hit fetches
-# them with the page in one round trip. Bounded; a page missing here costs one more round trip.
-_needed_keys: dict[str, tuple[str, ...]] = {}
-_NEEDED_KEYS_MAX = 10_000
-
-
 @dataclass(slots=True)
 class Plan:
     """What the lookup decided for one request, before the view runs (if it runs at all)."""
@@ -58,6 +52,7 @@ class Plan:
     reason: str
     response: HttpResponseBase | None = None
     age: float = 0.0
+    stamp: generations.Stamp | None = None  # of the page served, or stored once rendered
     base: str = ""
     before: generations.Before | None = None
     reads: set[str] | None = None
@@ -113,7 +108,7 @@ class PageCache:
         if reason is not None:
             return Plan(BYPASS, reason)
         base = keys.base_key(request)
-        generation_keys = generations.fetch_keys(_needed_keys.get(base, ()))
+        generation_keys = generations.fetch_keys(generations.hint(base))
         found = backend.get_many([base, *generation_keys])
         if found is None:
             return Plan(BYPASS, "cache unavailable")
@@ -129,10 +124,10 @@ class PageCache:
             before = generations.before_render(global_token) if request.method == "GET" else None
             return Plan(MISS, "no entry", base=base, before=before)
         stamp = entries.stamp_of(entry)
-        _remember_needed_keys(base, stamp)
+        generations.remember(base, stamp)
         response, age = entries.to_response(entry), entries.age_of(entry)
         if generations.is_fresh(stamp, global_token, found, generation_keys):
-            return Plan(HIT, "fresh", response, age)
+            return Plan(HIT, "fresh", response, age, stamp)
         started = refresh.start(request, key, global_token, meta_names)
         reason = "refresh started" if started else "refresh already running"
         return Plan(STALE, reason, response, age)
@@ -180,6 +175,7 @@ class PageCache:
         timeout = conf.entry_timeout(self.timeout)
         stamp = plan.before.stamp(self.dependencies(plan.reads))
         page = entries.page_entry(response, stamp)
+        response.jimmypage_stamp = stamp  # for the middleware that answers cookieless visitors
         meta_names = entries.vary_meta_names(response)
         if not meta_names:
             return plan.base if backend.put(plan.base, page, timeout) else None
@@ -210,6 +206,9 @@ class PageCache:
         """Label the response with what the cache did: header, log, signal, counter."""
         response.jimmypage_status = plan.status
         response.jimmypage_age = plan.age
+        response.jimmypage_timeout = conf.entry_timeout(self.timeout)
+        if plan.stamp is not None:
+            response.jimmypage_stamp = plan.stamp
         header = conf.status_header()
         if header:
             response[header] = plan.status
@@ -218,14 +217,6 @@ class PageCache:
             stats.count(plan.status)
             SIGNALS[plan.status].send(None, request=request, age=plan.age, reason=plan.reason)
         return response
-
-
-def _remember_needed_keys(base: str, stamp: generations.Stamp) -> None:
-    needed = generations.needed_keys(stamp)
-    if needed and _needed_keys.get(base) != needed:
-        if len(_needed_keys) >= _NEEDED_KEYS_MAX:
-            _needed_keys.clear()
-        _needed_keys[base] = needed
 
 
 def cache_page(view=None, *, timeout: int | None = None, depends_on: Iterable = ()):

@@ -114,6 +114,26 @@ def bump_tables(tables: Iterable[str]) -> None:
         _bump_pending = True  # replayed as a global bump: the safe side
 
 
+# Per-table mode: the table generation keys each page needed last time, so that a hit fetches
+# them with the page in one round trip. Bounded; a page missing here costs one more round trip.
+_hints: dict[str, tuple[str, ...]] = {}
+_HINTS_MAX = 10_000
+
+
+def hint(key: str) -> tuple[str, ...]:
+    """The table generation keys the page at ``key`` needed when this process last saw it."""
+    return _hints.get(key, ())
+
+
+def remember(key: str, stamp: Stamp) -> None:
+    """Remember which table generation keys the page at ``key`` (with ``stamp``) needs."""
+    needed = needed_keys(stamp)
+    if needed and _hints.get(key) != needed:
+        if len(_hints) >= _HINTS_MAX:
+            _hints.clear()
+        _hints[key] = needed
+
+
 def fetch_keys(hint: tuple[str, ...]) -> list[str]:
     """The generation keys to fetch along with a page: the global one and ``hint``."""
     return [generation_key(), *hint]
