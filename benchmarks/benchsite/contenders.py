@@ -1,0 +1,59 @@
+"""The contenders: one URL each in the same project, the same page behind every cached one.
+
+This module is plain data (no Django import) so that the harness can read it without setting
+Django up. ``urls.py`` maps each ``path`` to the view named ``view`` in ``views.py``.
+
+To add a contender (for example "jimmypage per-table" once that mode exists): write its view in
+``views.py``, add a ``Contender`` here, and every figure, table and plot picks it up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The Redis key counting renders of contender KEY's page is RENDER_COUNTER_PREFIX + KEY.
+RENDER_COUNTER_PREFIX = "bench:renders:"
+
+
+@dataclass(frozen=True)
+class Contender:
+    key: str  # short name: URL name, render counter, result key
+    label: str  # what the tables say
+    path: str  # the URL path
+    view: str  # the name of the view in benchsite.views
+    caches_page: bool  # True when a hit answers without rendering the page
+    shows_page: bool = True  # False for the floor, which returns "ok"
+
+
+FLOOR = Contender("bare", 'bare view returning "ok" (the floor)', "/bare/", "bare", False, False)
+UNCACHED = Contender("uncached", "the page, uncached", "/page/", "uncached", False)
+DJANGO = Contender("django", "Django `cache_page`, RedisCache", "/django/", "django_cache", True)
+CACHEOPS = Contender("cacheops", "django-cacheops `cached_view_as`", "/cacheops/", "cacheops", True)
+CACHALOT = Contender("cachalot", "django-cachalot (query cache)", "/cachalot/", "cachalot", False)
+JIMMYPAGE = Contender("jimmypage", "jimmypage, global mode", "/jimmypage/", "jimmypage", True)
+# The same view, with jimmypage's AnonymousHitMiddleware answering cookieless visitors (the
+# benchmark's clients send no cookies) before the rest of the stack.
+JIMMYPAGE_EARLY = Contender(
+    "jimmypage_early",
+    "jimmypage + AnonymousHitMiddleware",
+    "/jimmypage-early/",
+    "jimmypage_early",
+    True,
+)
+# Not here: jimmypage's per-table mode. JIMMY_PAGE_MODE is one setting per process, so it needs
+# a server of its own rather than a URL of this project.
+
+CONTENDERS: tuple[Contender, ...] = (
+    FLOOR,
+    UNCACHED,
+    DJANGO,
+    CACHEOPS,
+    CACHALOT,
+    JIMMYPAGE,
+    JIMMYPAGE_EARLY,
+)
+JIMMYPAGES: tuple[Contender, ...] = (JIMMYPAGE, JIMMYPAGE_EARLY)
+# The figures are given as ratios to these two.
+BASELINE = DJANGO
+
+BY_KEY = {contender.key: contender for contender in CONTENDERS}

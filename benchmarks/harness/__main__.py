@@ -1,0 +1,5 @@
+"""``python -m harness``: see harness.main."""
+
+from .main import main
+
+main()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WritesConfig(AppConfig):
+    name = "benchmarks.writes"
+    label = "writes"
