@@ -16,29 +16,27 @@ and says so.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
-from importlib import import_module
-from urllib.parse import urlsplit
 
-from django.apps import apps
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import DisallowedHost
 from django.core.management.base import BaseCommand, CommandError
-from django.http import HttpRequest, HttpResponseBase
-from django.test.client import Client, RequestFactory
-from django.urls import Resolver404, resolve
-from django.urls.base import get_urlconf
-from django.utils import timezone, translation
+from django.utils import translation
 
 import jimmypage
-from jimmypage import backend, conf, entries, generations, keys, stats
+from jimmypage import conf, generations, stats
 from jimmypage.executors import wait_for_refreshes
+from jimmypage.inspection import format_stamp, freshness, inspect_page, view_name
+from jimmypage.management.progress import Progress
+from jimmypage.management.visitors import (
+    Visitor,
+    attach_visitor,
+    default_language,
+    process_local_cache,
+    resolve_target,
+)
 
 # The counters of ``jimmypage.stats``, with the words the report uses for them.
 COUNTER_LABELS = (
@@ -50,7 +48,6 @@ COUNTER_LABELS = (
     ("refresh_failed", "refresh failures"),
 )
 DEFAULT_SITEMAP = "/sitemap.xml"
-LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"
 REFRESH_WAIT_SECONDS = 60.0
 
 
@@ -352,229 +349,3 @@ class Command(BaseCommand):
         width = max(len(label) for label, _ in rows)
         for label, value in rows:
             self.stdout.write(f"{label:<{width}}  {value}")
-
-
-def process_local_cache() -> str | None:
-    """The class name of the configured cache if each process has its own, else ``None``."""
-    cache = caches[conf.cache_alias()]
-    if isinstance(cache, LocMemCache | DummyCache):
-        return type(cache).__name__
-    return None
-
-
-def resolve_target(target: str):
-    """The model an ``app_label.ModelName`` label names, or the table name itself."""
-    if "." not in target or target in generations.known_tables():
-        return target
-    try:
-        return apps.get_model(target)
-    except (LookupError, ValueError):
-        raise CommandError(
-            f"Unknown model {target!r}: give a model as app_label.ModelName "
-            "(e.g. auth.User) or a table name."
-        ) from None
-
-
-def default_host() -> str:
-    """The first ``ALLOWED_HOSTS`` entry that names one host, else ``localhost``."""
-    for host in settings.ALLOWED_HOSTS:
-        if host and host != "*" and not host.startswith("."):
-            return host
-    return "localhost"
-
-
-def header_meta(headers: list[str]) -> dict[str, str]:
-    """``request.META`` entries for ``'Name: value'`` strings."""
-    meta = {}
-    for header in headers:
-        name, sep, value = header.partition(":")
-        if not sep or not name.strip():
-            raise CommandError(f"A header is 'Name: value', not {header!r}.")
-        key = name.strip().upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = f"HTTP_{key}"
-        meta[key] = value.strip()
-    return meta
-
-
-class Visitor:
-    """An anonymous visitor without cookies, at a host, sending requests in this process."""
-
-    def __init__(self, host: str | None, headers: list[str]) -> None:
-        self.host = host
-        self.meta = header_meta(headers)
-        self.client = Client(raise_request_exception=False)
-
-    def where(self, url: str) -> tuple[str, str, bool]:
-        """``(host, path with query, secure)`` of ``url``, absolute or a path."""
-        parts = urlsplit(url)
-        host = parts.netloc.rpartition("@")[2] or self.host or default_host()
-        path = parts.path if parts.path.startswith("/") else "/" + parts.path
-        if parts.query:
-            path += "?" + parts.query
-        # A path is requested over HTTPS when the site redirects every request to HTTPS.
-        secure = parts.scheme == "https" if parts.scheme else settings.SECURE_SSL_REDIRECT
-        return host, path, bool(secure)
-
-    def get(self, url: str) -> HttpResponseBase:
-        """The response to a GET of ``url`` through Django's handler, as a new visitor."""
-        host, path, secure = self.where(url)
-        self.client.cookies.clear()  # a cookie set by an earlier page would make a session
-        return self.client.get(path, secure=secure, HTTP_HOST=host, **self.meta)
-
-    def request(self, url: str) -> HttpRequest:
-        """The request Django would build for a GET of ``url`` (no middleware applied)."""
-        host, path, secure = self.where(url)
-        return RequestFactory().get(path, secure=secure, HTTP_HOST=host, **self.meta)
-
-
-def attach_visitor(request: HttpRequest, username: str | None):
-    """Give ``request`` an empty session and its user (anonymous, or ``username``)."""
-    if apps.is_installed("django.contrib.sessions"):
-        engine = import_module(settings.SESSION_ENGINE)
-        request.session = engine.SessionStore()
-    if not apps.is_installed("django.contrib.auth"):
-        if username:
-            raise CommandError("--user needs django.contrib.auth in INSTALLED_APPS.")
-        return None
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import AnonymousUser
-
-    if not username:
-        request.user = AnonymousUser()
-        return None
-    model = get_user_model()
-    try:
-        user = model._default_manager.get_by_natural_key(username)
-    except model.DoesNotExist:
-        raise CommandError(f"No user is called {username!r}.") from None
-    request.user = user
-    return user
-
-
-def default_language(request: HttpRequest) -> str:
-    """The language a request without cookies gets: LocaleMiddleware's choice if installed."""
-    if settings.USE_I18N and LOCALE_MIDDLEWARE in settings.MIDDLEWARE:
-        from django.conf.urls.i18n import is_language_prefix_patterns_used
-
-        prefixed, _ = is_language_prefix_patterns_used(get_urlconf() or settings.ROOT_URLCONF)
-        return translation.get_language_from_request(request, check_path=prefixed)
-    return settings.LANGUAGE_CODE
-
-
-def view_name(request: HttpRequest) -> str | None:
-    try:
-        return resolve(request.path_info)._func_path
-    except Resolver404:
-        return None
-
-
-def inspect_page(request: HttpRequest) -> dict:
-    """What the cache holds for ``request``, read the way ``PageCache.lookup`` reads it."""
-    base = keys.base_key(request)
-    report = {
-        "url": request.build_absolute_uri(),
-        "language": translation.get_language(),
-        "time_zone": timezone.get_current_timezone_name(),
-        "key": base,
-        "vary": None,
-        "variant_key": None,
-        "entry": None,
-    }
-    generation_keys = generations.fetch_keys(())
-    found = backend.get_many([base, *generation_keys])
-    if found is None:
-        raise CommandError(f"The cache {conf.cache_alias()!r} is unavailable.")
-    global_token = found.get(generation_keys[0])
-    entry = found.get(base)
-    if entries.is_vary_marker(entry):
-        meta_names = entry[1]
-        report["vary"] = [header_name(name) for name in meta_names]
-        report["variant_key"] = keys.variant_key(base, request, meta_names)
-        entry = backend.get(report["variant_key"])
-    if not entries.is_page(entry):
-        return report
-    stamp = entries.stamp_of(entry)
-    needed = generations.needed_keys(stamp)
-    tokens = {**found, **(backend.get_many(list(needed)) or {})} if needed else found
-    _, status, headers, body, _, _ = entry
-    content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
-    report.update(
-        entry="page",
-        status_code=status,
-        content_type=content_type,
-        size=len(body),
-        stamp=stamp,
-        generation=global_token,
-        fresh=generations.is_fresh(stamp, global_token, tokens, [*generation_keys, *needed]),
-        age=entries.age_of(entry),
-        changed_tables=changed_tables(stamp, tokens),
-    )
-    return report
-
-
-def changed_tables(stamp, tokens: dict) -> list[str]:
-    """The tables of a per-table stamp whose generation changed since the page was rendered."""
-    if type(stamp) is not tuple:
-        return []
-    return [table for table, token in stamp[1] if tokens.get(generations.table_key(table)) != token]
-
-
-def header_name(meta_name: str) -> str:
-    """``HTTP_ACCEPT_LANGUAGE`` -> ``Accept-Language``."""
-    name = meta_name.removeprefix("HTTP_")
-    return "-".join(part.capitalize() for part in name.split("_"))
-
-
-def format_stamp(stamp) -> str:
-    if type(stamp) is not tuple:
-        return f"{stamp} (global generation)"
-    global_token, tables = stamp
-    listed = ", ".join(f"{table}={token}" for table, token in tables) or "no table"
-    return f"{global_token} (global), tables read: {listed}"
-
-
-def freshness(report: dict) -> str:
-    if report["fresh"]:
-        return "yes: requests are served this page (hit)"
-    why = "the generations changed since it was rendered"
-    if report["generation"] is None:
-        why = "the generation is missing from the cache"
-    elif type(report["stamp"]) is not tuple:
-        why = "a write (or invalidate) changed the generation since it was rendered"
-    elif report["stamp"][0] != report["generation"]:
-        why = "every page was made stale since it was rendered"
-    elif report["changed_tables"]:
-        why = f"{', '.join(report['changed_tables'])} changed since it was rendered"
-    return f"no, stale: {why}; the next request is served it and starts a refresh"
-
-
-class Progress:
-    """A progress bar on the last line of a terminal, with result lines printed above it."""
-
-    def __init__(self, out, total: int) -> None:
-        self.out = out
-        self.total = total
-        self.done = 0
-        self.columns = shutil.get_terminal_size((80, 24)).columns
-
-    def bar(self, label: str) -> str:
-        width = 30
-        filled = width * self.done // self.total
-        text = f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {label}"
-        return text[: self.columns - 1]
-
-    def show(self, url: str) -> None:
-        self.out.write("\r\033[K" + self.bar(url), ending="")
-        self.out.flush()
-
-    def advance(self, line: str, style=None) -> None:
-        self.done += 1
-        self.out.write("\r\033[K", ending="")
-        self.out.write(line, style)
-        self.out.write(self.bar(""), ending="")
-        self.out.flush()
-
-    def close(self) -> None:
-        self.out.write("\r\033[K", ending="")
-        self.out.flush()
