@@ -194,3 +194,26 @@ def test_a_render_that_raises_stops_recording_its_reads():
     with pytest.raises(RuntimeError):
         Client(raise_request_exception=True).get("/changing/")
     assert reads._recording.get() is None
+
+
+@per_table
+def test_a_lost_refresh_is_retried_at_the_next_write_to_the_pages_tables(monkeypatch):
+    from jimmypage import executors, refresh
+
+    Client().get("/tags/")
+    submitted = []
+    monkeypatch.setattr(
+        refresh,
+        "executor",
+        lambda: type(
+            "Lost", (), {"submit": lambda self, job, *args: submitted.append(args) or True}
+        )(),
+    )
+    Tag.objects.create(name="one")
+    assert status("/tags/") == "stale"
+    assert status("/tags/") == "stale"
+    assert len(submitted) == 1, "the lost refresh's lock holds"
+    Tag.objects.create(name="two")
+    assert status("/tags/") == "stale"
+    assert len(submitted) == 2, "a new write to the page's table means a new lock"
+    assert executors.wait_for_refreshes(5)

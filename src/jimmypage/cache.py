@@ -126,9 +126,11 @@ class PageCache:
         stamp = entries.stamp_of(entry)
         generations.remember(base, stamp)
         response, age = entries.to_response(entry), entries.age_of(entry)
-        if generations.is_fresh(stamp, global_token, found, generation_keys):
+        found = generations.with_needed(stamp, found, generation_keys)
+        if generations.is_current(stamp, global_token, found):
             return Plan(HIT, "fresh", response, age, stamp)
-        started = refresh.start(request, key, global_token, meta_names)
+        generation = generations.fingerprint(stamp, global_token, found)
+        started = refresh.start(request, key, generation, meta_names)
         reason = "refresh started" if started else "refresh already running"
         return Plan(STALE, reason, response, age)
 

@@ -150,10 +150,29 @@ def is_fresh(
     stamp: Stamp, global_token: str | None, found: Mapping[str, str], fetched: Iterable[str]
 ) -> bool:
     """True when ``stamp`` is current, fetching the table generations not yet ``fetched``."""
+    return is_current(stamp, global_token, with_needed(stamp, found, fetched))
+
+
+def with_needed(stamp: Stamp, found: Mapping[str, str], fetched: Iterable[str]) -> Mapping:
+    """``found``, plus the table generations ``stamp`` needs that were not yet ``fetched``."""
     missing = [key for key in needed_keys(stamp) if key not in fetched]
     if missing:
         found = {**found, **(backend.get_many(missing) or {})}
-    return is_current(stamp, global_token, found)
+    return found
+
+
+def fingerprint(stamp: Stamp, global_token: str | None, found: Mapping[str, str]) -> str | None:
+    """What changes whenever a generation ``stamp`` depends on changes: a refresh lock's name.
+
+    In per-table mode a write to one of the page's tables changes it even when the global
+    token stays, so that a lost refresh is retried at the next write, not only when its lock
+    expires.
+    """
+    needed = needed_keys(stamp)
+    if not needed or global_token is None:
+        return global_token
+    tokens = "|".join(str(found.get(key)) for key in needed)
+    return f"{global_token}:{hashlib.blake2b(tokens.encode(), digest_size=8).hexdigest()}"
 
 
 def is_current(stamp: Stamp, global_token: str | None, found: Mapping[str, str]) -> bool:
