@@ -33,10 +33,41 @@ def _missing_servers() -> list[str]:
         missing.append("MariaDB on 127.0.0.1:3306")
     if settings.TEST_CACHE == "redis" and not _reachable("127.0.0.1", 6379):
         missing.append("Redis on 127.0.0.1:6379")
+    missing.extend(_missing_cache_servers())
     return missing
 
 
+def _missing_cache_servers() -> list[str]:
+    """The servers of the cache backends added for scaling out: django-redis and memcached."""
+    from urllib.parse import urlsplit
+
+    if settings.TEST_CACHE == "djredis":
+        url = urlsplit(settings.REDIS_URL)
+        if not _reachable(url.hostname or "127.0.0.1", url.port or 6379):
+            return [f"Redis at {settings.REDIS_URL}"]
+    if settings.TEST_CACHE == "memcached":
+        host, _, port = settings.MEMCACHED.rpartition(":")
+        if not _reachable(host, int(port)):
+            return [f"memcached on {settings.MEMCACHED}"]
+    return []
+
+
+# Tests that need an atomic cache.add(): FileBasedCache's is not (system check jimmypage.W002),
+# so there two requests may both take a refresh lock. Expected to fail, not required to.
+NEEDS_ATOMIC_ADD = ("test_sixteen_concurrent_stale_requests_cause_exactly_one_refresh",)
+
+
+def _mark_non_atomic_backend(items) -> None:
+    if settings.TEST_CACHE != "file":
+        return
+    reason = "FileBasedCache.add() is not atomic (jimmypage.W002): a refresh may run twice"
+    for item in items:
+        if item.originalname in NEEDS_ATOMIC_ADD:
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
+
+
 def pytest_collection_modifyitems(config, items):
+    _mark_non_atomic_backend(items)
     missing = _missing_servers()
     if not missing:
         return

@@ -1,14 +1,33 @@
 """Test settings: the database and cache backends come from the environment.
 
-JIMMYPAGE_TEST_DB: sqlite (default), postgres or mariadb;
-JIMMYPAGE_TEST_CACHE: locmem (default) or redis.
+JIMMYPAGE_TEST_DB: sqlite (default), postgres or mariadb.
+JIMMYPAGE_TEST_CACHE: locmem (default), redis (Django's RedisCache), djredis (django-redis),
+memcached (PyMemcacheCache), db (DatabaseCache) or file (FileBasedCache).
+
+So that runs on a shared machine do not clash, every server resource can be moved:
+JIMMYPAGE_TEST_DB_SUFFIX (appended to the PostgreSQL test database names),
+JIMMYPAGE_TEST_REDIS (the cache's Redis URL; the tests flush that database),
+JIMMYPAGE_TEST_MEMCACHED (host:port; the tests flush it), JIMMYPAGE_TEST_FILE_CACHE (a folder),
+JIMMYPAGE_TEST_CELERY_BROKER (the Celery broker's URL: a Redis database of its own).
 """
 
 import os
+import tempfile
+from importlib.util import find_spec
 
 TEST_DB = os.environ.get("JIMMYPAGE_TEST_DB", "sqlite")
 TEST_CACHE = os.environ.get("JIMMYPAGE_TEST_CACHE", "locmem")
+TEST_CACHES = ("locmem", "redis", "djredis", "memcached", "db", "file")
+if TEST_CACHE not in TEST_CACHES:
+    raise ValueError(f"JIMMYPAGE_TEST_CACHE={TEST_CACHE!r}: use one of {', '.join(TEST_CACHES)}")
+DB_SUFFIX = os.environ.get("JIMMYPAGE_TEST_DB_SUFFIX", "")
 REDIS_URL = os.environ.get("JIMMYPAGE_TEST_REDIS", "redis://127.0.0.1:6379/15")
+MEMCACHED = os.environ.get("JIMMYPAGE_TEST_MEMCACHED", "127.0.0.1:11211")
+FILE_CACHE = os.environ.get(
+    "JIMMYPAGE_TEST_FILE_CACHE",
+    os.path.join(tempfile.gettempdir(), f"jimmypage-tests-file-cache{DB_SUFFIX}"),
+)
+CELERY_BROKER_URL = os.environ.get("JIMMYPAGE_TEST_CELERY_BROKER", "redis://127.0.0.1:6379/14")
 
 SECRET_KEY = "tests-only"
 DEBUG = False
@@ -60,10 +79,13 @@ if TEST_DB == "postgres":
             "PORT": "5432",
             "USER": "postgres",
             "NAME": "postgres",
-            "TEST": {"NAME": "test_jimmypage"},
+            "TEST": {"NAME": f"test_jimmypage{DB_SUFFIX}"},
         }
     }
-    DATABASES["other"] = {**DATABASES["default"], "TEST": {"NAME": "test_jimmypage_other"}}
+    DATABASES["other"] = {
+        **DATABASES["default"],
+        "TEST": {"NAME": f"test_jimmypage_other{DB_SUFFIX}"},
+    }
 elif TEST_DB == "mariadb":
     DATABASES = {
         "default": {
@@ -93,6 +115,24 @@ if TEST_CACHE == "redis":
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
     }
+elif TEST_CACHE in ("djredis", "memcached", "db", "file"):
+    # The real backends, through subclasses that count the calls of the cache API.
+    _default_cache = {
+        "BACKEND": "tests.counting_backends."
+        + {
+            "djredis": "CountingDjangoRedisCache",
+            "memcached": "CountingPyMemcacheCache",
+            "db": "CountingDatabaseCache",
+            "file": "CountingFileBasedCache",
+        }[TEST_CACHE],
+        "LOCATION": {
+            "djredis": REDIS_URL,
+            "memcached": MEMCACHED,
+            "db": "jimmypage_test_cache",
+            "file": FILE_CACHE,
+        }[TEST_CACHE],
+        "OPTIONS": {"MAX_ENTRIES": 100_000} if TEST_CACHE in ("db", "file") else {},
+    }
 else:
     _default_cache = {
         "BACKEND": "tests.counting.CountingLocMemCache",
@@ -111,6 +151,30 @@ CACHES = {
 }
 
 JIMMY_PAGE_STATS_FLUSH_SECONDS = 0  # tests flush the counters themselves
+
+# Task queues, for the "tasks" and "celery" executors. Refresh tasks are only sent by tests that
+# choose those executors; the thread pool stays the default.
+if find_spec("django.tasks") is None and find_spec("django_tasks") is not None:
+    INSTALLED_APPS.append("django_tasks")  # the backport, on Django 5.2
+_tasks = "django.tasks" if find_spec("django.tasks") is not None else "django_tasks"
+TASKS = {
+    "default": {"BACKEND": f"{_tasks}.backends.immediate.ImmediateBackend"},
+    "immediate": {"BACKEND": f"{_tasks}.backends.immediate.ImmediateBackend"},
+    # Records what is enqueued; an empty QUEUES accepts any queue name.
+    "dummy": {"BACKEND": f"{_tasks}.backends.dummy.DummyBackend", "QUEUES": []},
+}
+# django-tasks-db's worker only runs where processes share the database and the cache: its
+# tables (flushed after every test) are installed there only.
+SHARED_BY_PROCESSES = TEST_DB == "postgres" and TEST_CACHE != "locmem"
+if (
+    SHARED_BY_PROCESSES
+    and find_spec("django_tasks_db") is not None
+    and (find_spec("django.tasks") is not None or find_spec("django_tasks") is not None)
+):
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS["default"] = {"BACKEND": "django_tasks_db.DatabaseBackend"}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LOGGING = {
     "version": 1,

@@ -1,3 +1,5 @@
+from contextlib import suppress
+
 from django.apps import AppConfig
 
 
@@ -6,6 +8,11 @@ class JimmyPageConfig(AppConfig):
     verbose_name = "Jimmy Page"
 
     def ready(self) -> None:
-        from . import checks, writes  # noqa: F401  (checks register themselves)
+        from . import checks, conf, writes  # noqa: F401  (checks register themselves)
 
         writes.watch_all_connections()
+        if conf.refresh_executor() == "celery":
+            # Register the refresh task with Celery in every process that runs these settings,
+            # the worker's included. Without Celery installed, check jimmypage.E006 says so.
+            with suppress(ImportError):
+                from . import celery_tasks  # noqa: F401

@@ -1,17 +1,30 @@
-"""Where refreshes run: a bounded pool of threads in this process.
+"""Where refreshes run, chosen by ``JIMMY_PAGE_REFRESH_EXECUTOR``.
 
-When the pool and its queue are full, a refresh is refused: the caller frees its lock and a later
-request of the stale page tries again.
+* ``"thread"`` (the default): a bounded pool of threads in each web process. When the pool and
+  its queue are full, a refresh is refused: the caller frees its lock and a later request of the
+  stale page tries again.
+* ``"tasks"``: a task of Django's Tasks framework (``django.tasks`` on Django 6, the
+  ``django-tasks`` backport on 5.2), run by whatever worker its backend has.
+* ``"celery"``: a Celery task, run by a Celery worker.
+
+Every executor has ``submit(job, snapshot, lock) -> bool``, where ``job`` is ``refresh.run``.
+The thread pool calls it in this process; the task executors send only its arguments, as plain
+data (``Snapshot.to_data()`` and the lock key), and the worker calls ``refresh.run`` with them.
+``False`` means the refresh was not started and the caller must free the lock.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from . import conf
+
+logger = logging.getLogger("jimmypage")
 
 
 class ThreadExecutor:
@@ -47,13 +60,78 @@ class ThreadExecutor:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
 
+class TaskQueueExecutor:
+    """Sends a refresh to a task queue as plain data; a worker process renders it.
+
+    The queue's own module is imported on first use, so that a project that does not use it
+    needs none of its packages.
+    """
+
+    name = ""
+    module = ""
+
+    def submit(self, job: Callable, snapshot, lock: str) -> bool:
+        """Enqueue the refresh; ``False`` (logged) when the queue refused it or is down."""
+        try:
+            queue = _import(self.module)
+            queue.enqueue(snapshot, lock)
+        except Exception as exc:
+            _enqueue_failed(self.name, exc)
+            return False
+        return True
+
+
+class TasksExecutor(TaskQueueExecutor):
+    """Refreshes as tasks of Django's Tasks framework (``jimmypage.tasks.refresh_page``)."""
+
+    name = "tasks"
+    module = "jimmypage.tasks"
+
+
+class CeleryExecutor(TaskQueueExecutor):
+    """Refreshes as Celery tasks (``jimmypage.celery_tasks.refresh_page``)."""
+
+    name = "celery"
+    module = "jimmypage.celery_tasks"
+
+
+def _import(module: str):
+    from importlib import import_module
+
+    return import_module(module)
+
+
+# A queue that is down refuses every refresh; one log line per interval is enough.
+ERROR_INTERVAL = 60.0
+_last_error_at: dict[str, float] = {}
+_error_lock = threading.Lock()
+
+
+def _enqueue_failed(name: str, exc: BaseException) -> None:
+    now = time.monotonic()
+    with _error_lock:
+        last = _last_error_at.get(name)
+        if last is not None and now - last < ERROR_INTERVAL:
+            return
+        _last_error_at[name] = now
+    logger.error(
+        "jimmypage: could not enqueue a refresh with the %s executor, pages stay stale for now:"
+        " %s: %s",
+        name,
+        type(exc).__name__,
+        exc,
+        exc_info=conf.debug(),
+    )
+
+
 _executor: ThreadExecutor | None = None
 _executor_pid: int | None = None
 _executor_lock = threading.Lock()
+_TASK_QUEUES = {"tasks": TasksExecutor(), "celery": CeleryExecutor()}
 
 
-def executor() -> ThreadExecutor:
-    """The process's executor, made on first use (and again in a forked child)."""
+def thread_executor() -> ThreadExecutor:
+    """The process's thread pool, made on first use (and again in a forked child)."""
     global _executor, _executor_pid
     if _executor is None or _executor_pid != os.getpid():
         with _executor_lock:
@@ -66,6 +144,25 @@ def executor() -> ThreadExecutor:
     return _executor
 
 
+def executor() -> ThreadExecutor | TaskQueueExecutor:
+    """The executor that ``JIMMY_PAGE_REFRESH_EXECUTOR`` names.
+
+    An unknown name is reported by the system check ``jimmypage.E005``; until it is fixed,
+    refreshes run in the thread pool rather than not at all.
+    """
+    name = conf.refresh_executor()
+    if name == "thread":
+        return thread_executor()
+    found = _TASK_QUEUES.get(name) if isinstance(name, str) else None
+    if found is not None:
+        return found
+    _enqueue_failed(repr(name), ValueError("unknown JIMMY_PAGE_REFRESH_EXECUTOR; using threads"))
+    return thread_executor()
+
+
 def wait_for_refreshes(timeout: float | None = 30.0) -> bool:
-    """Block until every queued refresh of this process has finished; for tests and scripts."""
-    return executor().wait(timeout)
+    """Block until every refresh queued in this process's threads has finished.
+
+    For tests and scripts; refreshes sent to a task queue run elsewhere and are not waited for.
+    """
+    return thread_executor().wait(timeout)

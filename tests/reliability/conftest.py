@@ -1,0 +1,57 @@
+"""Fixtures of the reliability tests (issue 7: never leaks, never loses a write, keeps serving).
+
+Budgets: the CI profile by default; ``JIMMYPAGE_LONG=1`` for the long profile (more examples,
+a 60 s load run). ``JIMMYPAGE_RELIABILITY_REPORT=path`` appends the figures of each test as one
+JSON line to ``path``; they are also printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from django.conf import settings
+from hypothesis import HealthCheck, Phase
+from hypothesis import settings as hypothesis_settings
+
+from jimmypage import refresh
+
+from .support import FIGURES, ManualExecutor
+
+NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.explain]
+
+hypothesis_settings.register_profile(
+    "jimmypage-reliability",
+    database=None,  # nothing written into the work tree
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=list(HealthCheck),
+    # Shrinking a long sequence of requests can take hypothesis minutes: opt in to it with
+    # JIMMYPAGE_SHRINK=1 when reproducing a failure (the failing blob is printed either way).
+    phases=list(Phase) if os.environ.get("JIMMYPAGE_SHRINK") else NO_SHRINK,
+)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FIGURES:
+        return
+    terminalreporter.section("jimmypage reliability figures")
+    for test, values in FIGURES.items():
+        shown = ", ".join(f"{name}={value}" for name, value in values.items())
+        terminalreporter.write_line(f"{test}: {shown}")
+    path = os.environ.get("JIMMYPAGE_RELIABILITY_REPORT")
+    if path:
+        with open(path, "a") as report:
+            for test, values in FIGURES.items():
+                line = {"test": test, "db": settings.TEST_DB, "cache": settings.TEST_CACHE}
+                report.write(json.dumps({**line, **values}) + "\n")
+
+
+@pytest.fixture
+def manual_refreshes(monkeypatch):
+    """Refreshes run by hand: ``manual_refreshes.run()``."""
+    manual = ManualExecutor()
+    monkeypatch.setattr(refresh, "executor", lambda: manual)
+    yield manual
+    manual.run()

@@ -1,0 +1,158 @@
+"""Budgets, figures and helpers shared by the reliability tests."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+
+import pytest
+from django.conf import settings
+from django.core.cache import caches
+
+from jimmypage import cache as jimmypage_cache
+from jimmypage import generations
+
+LONG = bool(os.environ.get("JIMMYPAGE_LONG"))
+STATUS = "X-Jimmy-Page"
+URLCONF = "tests.testapp.reliability_views"
+
+WHITELIST = [
+    "django_session",
+    "django_admin_log",
+    "registration_registrationprofile",
+    "auth_message",
+    "auth_user",
+    "testapp_hit",
+]
+SETTINGS = {
+    "ROOT_URLCONF": URLCONF,
+    "JIMMY_PAGE_STATUS_HEADER": STATUS,
+    "JIMMY_PAGE_EXPIRATION_WHITELIST": WHITELIST,
+}
+
+
+FIGURES: dict[str, dict] = defaultdict(dict)
+
+
+def figure(test: str, **values) -> None:
+    """Record figures of ``test`` for the end-of-run summary and the optional report file."""
+    FIGURES[test].update(values)
+
+
+def primary_cell() -> bool:
+    """True in the SQLite + LocMemCache cell of the ./runtests matrix (one per Python/Django
+    pair, and ./runtests --quick): there the property tests run their full CI budget."""
+    cell = (getattr(settings, "TEST_DB", "sqlite"), getattr(settings, "TEST_CACHE", "locmem"))
+    return cell == ("sqlite", "locmem")
+
+
+def scale() -> float:
+    """How much of the CI budget this run spends: all of it in the primary cell, a quarter in
+    the other cells of the matrix (the same properties, on the other backends);
+    ``JIMMYPAGE_RELIABILITY_SCALE`` overrides."""
+    forced = os.environ.get("JIMMYPAGE_RELIABILITY_SCALE")
+    if forced:
+        return float(forced)
+    return 1.0 if primary_cell() else 0.25
+
+
+def budget(ci: int, long: int) -> int:
+    """``ci`` (scaled, see ``scale()``) or, with ``JIMMYPAGE_LONG=1``, ``long``."""
+    return long if LONG else max(1, round(ci * scale()))
+
+
+def server_tests_here() -> str | None:
+    """Why the tests that start their own servers (gunicorn, PostgreSQL database, Redis) do not
+    run in this cell of the ./runtests matrix, or ``None`` if they do.
+
+    They use none of the cell's backends, so they run once per Python/Django pair: in the
+    SQLite + LocMemCache cell (also ``./runtests --quick``). ``JIMMYPAGE_SERVER_TESTS=1`` runs
+    them in any cell, ``=0`` in none.
+    """
+    forced = os.environ.get("JIMMYPAGE_SERVER_TESTS")
+    if forced is not None:
+        return None if forced == "1" else "JIMMYPAGE_SERVER_TESTS=0"
+    if not primary_cell():
+        return "runs in the sqlite/locmem cell of the matrix only (its own servers)"
+    return None
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip when ``what`` is missing, except under CI, where it fails the run."""
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI requires {what}")
+    pytest.skip(f"{what} not available")
+
+
+class ManualExecutor:
+    """Refreshes queue here and run only when the test says so, each in a thread of its own
+    (as in the real pool, with its own database connections), one after the other.
+    """
+
+    def __init__(self) -> None:
+        self.queue: list[tuple] = []
+        self.refuse = False
+        self.ran = 0
+
+    def submit(self, job, *args) -> bool:
+        if self.refuse:
+            return False
+        self.queue.append((job, args))
+        return True
+
+    def run(self, count: int | None = None) -> int:
+        """Run the first ``count`` queued refreshes (all by default); how many ran."""
+        jobs = self.queue if count is None else self.queue[:count]
+        self.queue = [] if count is None else self.queue[count:]
+        for job, args in jobs:
+            errors: list[BaseException] = []
+
+            def target(job=job, args=args, errors=errors):
+                try:
+                    job(*args)
+                except BaseException as exc:  # refresh.run never raises: report it if it does
+                    errors.append(exc)
+
+            thread = threading.Thread(target=target, name="jimmypage-manual")
+            thread.start()
+            thread.join(60)
+            assert not thread.is_alive(), "a refresh ran for more than 60 s"
+            if errors:
+                raise errors[0]
+        self.ran += len(jobs)
+        return len(jobs)
+
+
+def reset_jimmypage_state() -> None:
+    """Forget what this process remembers between two examples of a property test."""
+    caches["default"].clear()
+    for module, name in ((jimmypage_cache, "_needed_keys"), (generations, "_hints")):
+        remembered = getattr(module, name, None)  # per-table hints, wherever they live
+        if remembered is not None:
+            remembered.clear()
+    generations._bump_pending = False
+
+
+def cache_keys() -> list[str]:
+    """Every key of the default cache, as jimmypage names them (without Django's prefix)."""
+    cache = caches["default"]
+    if hasattr(cache, "_cache") and isinstance(cache._cache, dict):  # LocMemCache
+        made = list(cache._cache.keys())
+    else:  # RedisCache
+        client = cache._cache.get_client(None)
+        made = [key.decode() for key in client.keys(cache.make_key("*"))]
+    prefix = cache.make_key("")
+    return [key[len(prefix) :] for key in made if key.startswith(prefix)]
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    @property
+    def seconds(self) -> float:
+        return round(time.monotonic() - self.started, 1)

@@ -1,0 +1,39 @@
+"""The oracles of the property tests have teeth: each catches the bug it exists for.
+
+Each test breaks jimmypage on purpose (in this test only, with ``monkeypatch``) and checks that
+the property test notices.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from jimmypage import backend, generations, keys
+
+from .support import SETTINGS
+from .test_freshness import run_freshness
+from .test_isolation import run_isolation
+
+
+def test_isolation_catches_pages_shared_between_visitors(manual_refreshes, monkeypatch):
+    monkeypatch.setattr(keys, "visitor", lambda request: "")  # everybody shares one page
+    with override_settings(**SETTINGS), pytest.raises(AssertionError, match="LEAK"):
+        run_isolation(manual_refreshes)
+
+
+def test_freshness_catches_counters_instead_of_random_tokens(manual_refreshes, monkeypatch):
+    """With counters, an evicted generation starts again at 1 and old pages look fresh."""
+
+    def bump():
+        token = str(int(backend.get(generations.generation_key()) or 0) + 1)
+        backend.put(generations.generation_key(), token, None)
+        return token
+
+    monkeypatch.setattr(generations, "new_token", lambda: "1")
+    monkeypatch.setattr(generations, "bump", bump)
+    with (
+        override_settings(**SETTINGS),
+        pytest.raises(AssertionError, match="outdated page was served as fresh"),
+    ):
+        run_freshness(manual_refreshes)
