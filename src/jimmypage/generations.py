@@ -14,7 +14,9 @@ Two modes (``JIMMY_PAGE_MODE``):
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -91,6 +93,22 @@ def bump() -> str | None:
         return token
     _bump_pending = True
     return None
+
+
+def _retry_pending_at_exit() -> None:
+    """A process that exits with a change still pending tries once more, and says so if it fails.
+
+    (The change lives only in this process's memory: pages would otherwise stay fresh for good.)
+    """
+    if _bump_pending and bump() is None:
+        logging.getLogger("jimmypage").error(
+            "jimmypage: this process wrote to the database while the cache was unreachable, and "
+            "exits before it could make pages stale: run `manage.py jimmypage invalidate` "
+            "once the cache answers."
+        )
+
+
+atexit.register(_retry_pending_at_exit)
 
 
 def settle_pending(current: str | None) -> str | None:

@@ -15,28 +15,42 @@ from django.utils import timezone, translation
 
 from . import conf
 
-ANONYMOUS = ""
+ANONYMOUS = ()
+
+# What the auth framework keeps in a session: part of who the user is, not of their data.
+_AUTH_SESSION_KEYS = frozenset({"_auth_user_id", "_auth_user_backend", "_auth_user_hash"})
 
 
-def visitor(request: HttpRequest) -> str:
+def visitor(request: HttpRequest) -> tuple:
     """Whose page this is: ``ANONYMOUS`` for the shared page of anonymous visitors.
 
     A logged-in user gets their own pages; an anonymous visitor whose session holds data (a cart)
     gets pages of that session; a request with an ``Authorization`` header never shares with a
-    request without the same header.
+    request without the same header. A session's data is part of the key too (by digest), so a
+    page built from a cart is never served once the cart changed. The parts are ``(name,
+    value)`` pairs hashed through ``repr()``, so no header value can forge another visitor's.
     """
     parts = []
     authorization = request.META.get("HTTP_AUTHORIZATION")
     if authorization is not None:
-        parts.append(f"authorization:{authorization}")
+        parts.append(("authorization", authorization))
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        parts.append(f"user:{user.pk}")
-    else:
-        session = getattr(request, "session", None)
-        if session is not None and not session.is_empty():
-            parts.append(f"session:{session.session_key}")
-    return "|".join(parts)
+        parts.append(("user", str(user.pk)))
+    session = getattr(request, "session", None)
+    if session is not None and not session.is_empty():
+        data = session_data(session)
+        if data or not parts:
+            parts.append(("session", session.session_key, data))
+    return tuple(parts)
+
+
+def session_data(session) -> str:
+    """A digest of what a session holds besides the logged-in user ("" when nothing)."""
+    items = sorted((k, v) for k, v in session.items() if k not in _AUTH_SESSION_KEYS)
+    if not items:
+        return ""
+    return hashlib.blake2b(repr(items).encode(), digest_size=16).hexdigest()
 
 
 def _digest(parts: tuple) -> str:

@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import connections, transaction
 from django.http import Http404, HttpRequest
-from django.urls import get_urlconf, resolve, set_urlconf
+from django.urls import get_script_prefix, get_urlconf, resolve, set_script_prefix, set_urlconf
 from django.utils import timezone, translation
 
 from . import backend, conf, entries, generations, keys, signals, stats
@@ -124,6 +124,8 @@ class Snapshot:
         if self.session_key:
             environ["HTTP_COOKIE"] = f"{settings.SESSION_COOKIE_NAME}={self.session_key}"
         request = WSGIRequest(environ)
+        if self.language:
+            request.LANGUAGE_CODE = self.language  # as LocaleMiddleware sets it
         if self.urlconf:
             request.urlconf = self.urlconf
         _attach_visitor(request, self)
@@ -242,8 +244,10 @@ def render(snapshot: Snapshot) -> str:
     request = snapshot.build_request()
     ticket = Ticket(snapshot.key)
     request._jimmypage_ticket = ticket
-    previous_urlconf = get_urlconf()
+    previous_urlconf, previous_prefix = get_urlconf(), get_script_prefix()
     set_urlconf(snapshot.urlconf)
+    # Django's handler sets the script prefix per request; reverse() in the view needs it.
+    set_script_prefix(snapshot.script_prefix or "/")
     try:
         with translation.override(snapshot.language), timezone.override(snapshot.timezone):
             match = resolve(request.path_info, snapshot.urlconf)
@@ -254,6 +258,7 @@ def render(snapshot: Snapshot) -> str:
                 match.func(request, *match.args, **match.kwargs)
     finally:
         set_urlconf(previous_urlconf)
+        set_script_prefix(previous_prefix)
     if ticket.outcome is None:
         # Another decorator (a login check, a redirect) answered before cache_page was reached.
         backend.delete(snapshot.key)

@@ -73,6 +73,8 @@ def store_refusal(request: HttpRequest, response: HttpResponseBase) -> str | Non
         return "Pragma: no-cache"
     if used_csrf_token(request):
         return "render used the CSRF token"
+    if getattr(getattr(request, "session", None), "modified", False):
+        return "render changed the session"
     if has_messages(request):
         return "render left messages for this request"
     return None

@@ -13,9 +13,11 @@ from functools import cache, partial
 
 from django.apps import apps
 from django.conf import settings
+from django.core.cache.backends.db import BaseDatabaseCache
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
+from django.utils.module_loading import import_string
 
 from . import conf, generations, reads
 from .sql import EVERYTHING, written_tables
@@ -29,7 +31,11 @@ def _own_tables() -> frozenset[str]:
     """The database cache's tables and the task queues' tables: the cache's own bookkeeping."""
     tables = set(ALWAYS_IGNORED)
     for options in settings.CACHES.values():
-        if options.get("BACKEND", "").endswith("DatabaseCache"):
+        try:
+            backend_class = import_string(options.get("BACKEND", ""))
+        except ImportError:
+            continue
+        if isinstance(backend_class, type) and issubclass(backend_class, BaseDatabaseCache):
             tables.add(options["LOCATION"])
     for app_config in apps.get_app_configs():
         if app_config.name.startswith("django_tasks"):

@@ -308,9 +308,9 @@ def test_database_gone_mid_load_cached_pages_are_still_served(site):
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="a process that writes while it cannot reach the cache keeps the generation change "
-    "pending in its own memory; if it exits (a management command, a cron job, a worker "
-    "cycled) the change is lost and the old page stays fresh everywhere",
+    reason="a known limit: a process that writes while it can never reach the cache keeps the "
+    "generation change in its own memory; it retries at exit and logs an ERROR asking for "
+    "`manage.py jimmypage invalidate`, but the change itself is lost (see docs/reliability.md)",
 )
 def test_a_write_from_a_process_that_cannot_reach_the_cache_is_not_lost(site):
     get(site, "/articles/two/")

@@ -11,8 +11,8 @@ evictions made in the middle of a refresh's render. After each read:
 * a page whose refresh finished after the last write (and the last eviction) is served ``hit``;
 * rollbacks and writes to whitelisted tables leave every page as fresh as it was.
 
-The targeted tests below each show a way a page stays outdated, found while writing these
-tests; they are ``xfail(strict=True)`` until the core is fixed (see docs/reliability.md).
+The targeted tests below each show a way a page stayed outdated, found while writing these
+tests and since fixed in the core: they stay as regression tests (see docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ FRESHNESS_PAGES = [
 EVICTIONS = ["generation", "table", "lock", "page", "any"]
 MIDDLE = ["write", "evict generation", "evict table", "invalidate"]
 VIEW_NAMES = ["articles", "tags", "tagged", "static", "vary", "async_articles", "template"]
-# Writes that a cart visitor's page must show at once: none here; see the xfail below.
-FRESHNESS_WRITES = [kind for kind in WRITES if kind != "cart"]
+# Every kind of write, a cart visitor's cart change included.
+FRESHNESS_WRITES = list(WRITES)
 
 
 def evict(kind: str, data) -> str | None:
@@ -254,16 +254,10 @@ def test_no_outdated_page_is_ever_fresh_and_refreshes_finish_the_job(mode, manua
     assert tally.fresh_after_refresh > 0 and tally.evictions > 0 and tally.middle > 0
 
 
-# Outdated pages found while writing the property test above: strict xfails until fixed.
+# Outdated pages found while writing the property test above, now fixed: regression tests.
 
 
 @override_settings(**SETTINGS)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a visitor's page is keyed by their session key only, and django_session is "
-    "whitelisted: after the cart changes, the page with the old cart stays fresh for good",
-)
 def test_a_cart_page_shows_the_cart_once_it_changed():
     client = Client()
     client.get("/put/apple/")
@@ -274,13 +268,6 @@ def test_a_cart_page_shows_the_cart_once_it_changed():
 
 
 @override_settings(**SETTINGS)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the refresh calls the view without the middleware: request.LANGUAGE_CODE (set by "
-    "LocaleMiddleware) is missing, the refresh raises AttributeError, and the page stays "
-    "stale for good",
-)
 def test_a_page_that_reads_request_language_code_is_refreshed(manual_refreshes):
     client = Client(HTTP_ACCEPT_LANGUAGE="fr")
     assert b"LANGUAGE_CODE=fr" in client.get("/language-code/").content
@@ -301,12 +288,6 @@ def _wsgi_get(path: str, script_name: str) -> tuple[str, bytes]:
 
 
 @override_settings(**SETTINGS)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the refresh thread never sets the script prefix: reverse() in a refreshed page "
-    "drops it ('/articles/' instead of '/blog/articles/'), and that page is served as fresh",
-)
 def test_a_refreshed_page_keeps_the_script_prefix_in_its_links(manual_refreshes):
     status, body = _wsgi_get("/links/", "/blog")
     assert (status, b"link=/blog/articles/" in body) == ("miss", True), body

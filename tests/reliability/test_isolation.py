@@ -7,8 +7,8 @@ and query strings (repeated parameters), interleaved with writes of every kind a
 refreshes run by hand at random points. Every response must be what the uncached view gives
 that same request now, or an earlier version of exactly that page for exactly that visitor class.
 
-The targeted tests below each show one way a page did leak, found while writing these tests;
-they are ``xfail(strict=True)`` until the core is fixed (see docs/reliability.md).
+The targeted tests below each show one way a page did leak, found while writing these tests and
+since fixed in the core: they stay as regression tests (see docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -97,18 +97,10 @@ def test_no_visitor_ever_gets_another_visitors_page(mode, manual_refreshes):
     assert oracle.statuses["hit"] and oracle.statuses["stale"] and oracle.statuses["miss"]
 
 
-# Leaks found while writing the property test above. Each is a strict xfail: when the core is
-# fixed it passes, the xfail fails the run, and the marker (and the restriction it explains in
-# the property test's visitors) can go.
+# Leaks found while writing the property test above, now fixed in the core: regression tests.
 
 
 @override_settings(**SETTINGS)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="keys.visitor() joins its parts with '|' unescaped: an anonymous request with "
-    "'Authorization: Bearer x|user:1' gets the page of user 1 sent with 'Authorization: Bearer x'",
-)
 def test_an_authorization_header_cannot_forge_another_visitors_key():
     alice = User.objects.create(username="alice")
     victim = Client(HTTP_AUTHORIZATION="Bearer x")
@@ -120,12 +112,6 @@ def test_an_authorization_header_cannot_forge_another_visitors_key():
 
 
 @override_settings(**SETTINGS)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a render that writes the session of an anonymous visitor (a cart id) is stored under "
-    "the shared anonymous key: the next anonymous visitor gets the first one's cart id",
-)
 def test_a_page_whose_render_wrote_the_session_is_not_shared():
     first = Client(HTTP_X_VISITOR="A").get("/greets-session/")
     assert b"cart_id=cart-of-A" in first.content
