@@ -24,6 +24,7 @@ import pytest
 from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client, RequestFactory, override_settings
+from django.urls import set_script_prefix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -283,7 +284,10 @@ def _wsgi_get(path: str, script_name: str) -> tuple[str, bytes]:
     client), as a server under a sub-path would send it."""
     environ = RequestFactory()._base_environ(PATH_INFO=path, SCRIPT_NAME=script_name)
     statuses = []
-    body = b"".join(WSGIHandler()(environ, lambda status, headers: statuses.append(headers)))
+    try:
+        body = b"".join(WSGIHandler()(environ, lambda status, headers: statuses.append(headers)))
+    finally:
+        set_script_prefix("/")  # the handler leaves it set in this thread, for later tests too
     return dict(statuses[0]).get(STATUS, ""), body
 
 
