@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 
-from jimmypage import generations
+from jimmypage import generations, refresh
 from jimmypage.executors import wait_for_refreshes
 from tests import counting
 from tests.testapp import views
@@ -94,6 +94,7 @@ def clean_state(transactional_db):
     views.BEHAVIOUR["changing"] = "ok"
     counting.calls.clear()
     generations._bump_pending = False
+    refresh._tried_locks.clear()
     yield
     assert wait_for_refreshes(30), "a refresh was still running after 30 s"
     views.HOOKS.clear()

@@ -51,3 +51,30 @@ def test_a_stale_hit_costs_a_lock_attempt(settle):
     # the request: get_many, add (the lock); the refresh: get_many (fresh yet?), get (the
     # generation), get_many (nothing: global mode reads no table), set (the page), delete.
     assert counted["set"] == 2 and counted["delete"] == 1
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_stale_hits_while_the_refresh_runs_are_one_round_trip(settle):
+    import threading
+
+    from tests.testapp.models import Article
+    from tests.testapp.views import HOOKS
+
+    client = Client()
+    client.get("/page/")
+    Article.objects.create(title="new")
+    rendering, finish = threading.Event(), threading.Event()
+
+    def hold(request):
+        if threading.current_thread().name.startswith("jimmypage"):
+            rendering.set()
+            finish.wait(10)
+
+    HOOKS["page"] = hold
+    assert client.get("/page/")[STATUS] == "stale"  # starts the refresh, which waits
+    assert rendering.wait(10)
+    with round_trips() as counted:
+        assert client.get("/page/")[STATUS] == "stale"
+    finish.set()
+    settle()
+    assert counted == {"get_many": 1}, "this process knows its refresh runs: no lock attempt"

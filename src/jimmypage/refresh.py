@@ -178,9 +178,27 @@ def start(request: HttpRequest, key: str, generation: str | None, meta_names) ->
     return submit(snapshot, lock)
 
 
+# Locks this process tried lately, until when: while a refresh runs, every stale request of its
+# page would otherwise pay one more round trip for an ``add`` that fails. Bounded.
+_tried_locks: dict[str, float] = {}
+TRIED_LOCK_SECONDS = 1.0
+_TRIED_LOCKS_MAX = 10_000
+
+
+def _tried_lately(lock: str) -> bool:
+    """True if this process tried ``lock`` within ``TRIED_LOCK_SECONDS``; else note a try now."""
+    now = time.monotonic()
+    if _tried_locks.get(lock, 0.0) > now:
+        return True
+    if len(_tried_locks) >= _TRIED_LOCKS_MAX:
+        _tried_locks.clear()
+    _tried_locks[lock] = now + TRIED_LOCK_SECONDS
+    return False
+
+
 def submit(snapshot: Snapshot, lock: str) -> bool:
     """Take the lock and hand ``run(snapshot, lock)`` to the executor; ``False`` if not started."""
-    if not backend.add(lock, 1, conf.lock_expires()):
+    if _tried_lately(lock) or not backend.add(lock, 1, conf.lock_expires()):
         return False
     try:
         submitted = executor().submit(run, snapshot, lock)
@@ -189,6 +207,7 @@ def submit(snapshot: Snapshot, lock: str) -> bool:
     if submitted:
         return True
     backend.delete(lock)
+    _tried_locks.pop(lock, None)
     logger.warning(
         "jimmypage: refresh queue full or unavailable, %s stays stale for now",
         snapshot.script_prefix + snapshot.path_info,
@@ -216,6 +235,7 @@ def run(snapshot: Snapshot, lock: str) -> str:
         return "failed"
     finally:
         backend.delete(lock)
+        _tried_locks.pop(lock, None)  # in this process, the next stale request may try again
         connections.close_all()
     stats.count("refreshed")
     signals.page_refreshed.send(
