@@ -11,7 +11,7 @@ from django.core.cache import caches
 from django.db import transaction
 from django.test import Client, override_settings
 
-from jimmypage import executors, generations, keys, refresh
+from jimmypage import executors, generations, keys, log, refresh
 from tests.processes import require_module
 from tests.testapp.models import Article
 from tests.testapp.views import RENDERS
@@ -65,7 +65,7 @@ def test_the_setting_chooses_the_executor(name, kind):
 @override_settings(JIMMY_PAGE_REFRESH_EXECUTOR="nowhere")
 def test_an_unknown_executor_falls_back_to_threads_and_says_so(caplog):
     caplog.set_level(logging.ERROR, logger="jimmypage")
-    executors._last_error_at.clear()
+    log._last_error_at.clear()
     assert isinstance(executors.executor(), executors.ThreadExecutor)
     assert any("'nowhere'" in record.getMessage() for record in caplog.records)
 
@@ -150,7 +150,7 @@ def test_the_immediate_backend_refreshes_inside_the_request():
 def test_a_queue_that_refuses_the_task_frees_the_lock_and_logs(caplog):
     _require_tasks()
     caplog.set_level(logging.WARNING, logger="jimmypage")
-    executors._last_error_at.clear()
+    log._last_error_at.clear()
     client = Client()
     _stale_page(client)
     assert client.get("/page/")[STATUS] == "stale"

@@ -15,16 +15,12 @@ data (``Snapshot.to_data()`` and the lock key), and the worker calls ``refresh.r
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from . import conf
-
-logger = logging.getLogger("jimmypage")
+from . import conf, log
 
 
 class ThreadExecutor:
@@ -101,20 +97,9 @@ def _import(module: str):
     return import_module(module)
 
 
-# A queue that is down refuses every refresh; one log line per interval is enough.
-ERROR_INTERVAL = 60.0
-_last_error_at: dict[str, float] = {}
-_error_lock = threading.Lock()
-
-
 def _enqueue_failed(name: str, exc: BaseException) -> None:
-    now = time.monotonic()
-    with _error_lock:
-        last = _last_error_at.get(name)
-        if last is not None and now - last < ERROR_INTERVAL:
-            return
-        _last_error_at[name] = now
-    logger.error(
+    log.rarely(
+        f"enqueue {name}",
         "jimmypage: could not enqueue a refresh with the %s executor, pages stay stale for now:"
         " %s: %s",
         name,
