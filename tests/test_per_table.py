@@ -217,3 +217,15 @@ def test_a_lost_refresh_is_retried_at_the_next_write_to_the_pages_tables(monkeyp
     assert status("/tags/") == "stale"
     assert len(submitted) == 2, "a new write to the page's table means a new lock"
     assert executors.wait_for_refreshes(5)
+
+
+def test_the_tables_a_query_names_are_parsed_once_per_text_and_bounded(monkeypatch):
+    from jimmypage import conf, reads
+
+    query = 'SELECT "testapp_article"."id" FROM "testapp_article" JOIN nowhere ON 1 = 1'
+    assert reads.tables_named(query) == {"testapp_article"}
+    assert conf.memo("reads.tables_named")[query] == {"testapp_article"}
+    monkeypatch.setattr(reads, "_NAMED_MAX", 2)
+    for number in range(5):
+        assert reads.tables_named(f"SELECT {number} FROM testapp_tag") == {"testapp_tag"}
+    assert 0 < len(conf.memo("reads.tables_named")) <= 2

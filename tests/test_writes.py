@@ -5,7 +5,8 @@ from django.core.cache import caches
 from django.db import transaction
 from django.test import override_settings
 
-from jimmypage import generations, writes
+from jimmypage import conf, generations, writes
+from jimmypage.sql import EVERYTHING
 from tests.counting import round_trips
 from tests.testapp.models import Article, Author, Hit, Tag
 
@@ -143,17 +144,46 @@ def test_the_database_caches_table_is_ignored(settings):
             "LOCATION": "my_cache_table",
         },
     }
-    writes._own_tables.cache_clear()
-    try:
-        assert writes.ignores("my_cache_table")
-    finally:
-        writes._own_tables.cache_clear()
+    assert writes.ignores("my_cache_table")
+    Article.objects.create(title="a")  # decide the INSERT's text under these settings
+    with override_settings(
+        CACHES={**settings.CACHES, "db": {**settings.CACHES["db"], "LOCATION": "testapp_article"}}
+    ):
+        assert writes.ignores("testapp_article")
+        before = current()
+        Article.objects.create(title="b")
+        assert current() == before
 
 
 def test_default_whitelist_has_the_seeds_tables():
     assert writes.ignores("django_session") and writes.ignores("auth_user")
     assert writes.ignores("django_migrations")
     assert not writes.ignores("testapp_article")
+
+
+def test_a_statement_decided_once_follows_a_later_change_of_the_whitelist(generation):
+    Hit.objects.create(path="/")  # the INSERT's text is now decided: it makes pages stale
+    after_first = current()
+    assert after_first != generation
+    with override_settings(JIMMY_PAGE_EXPIRATION_WHITELIST=["testapp_hit"]):
+        Hit.objects.create(path="/")  # the same text, decided again under the new whitelist
+        assert current() == after_first
+    Hit.objects.create(path="/")
+    assert current() != after_first
+
+
+def test_statements_decided_are_bounded(monkeypatch):
+    monkeypatch.setattr(writes, "_DECIDED_MAX", 3)
+    for number in range(10):
+        assert writes.stale_tables(f"DELETE FROM testapp_article WHERE id = {number}")
+    assert 0 < len(conf.memo("writes.stale_tables")) <= 3
+
+
+def test_a_read_is_decided_without_being_remembered():
+    assert writes.stale_tables('SELECT "testapp_article"."id" FROM "testapp_article"') is None
+    assert writes.stale_tables("UPDATE django_session SET expire_date = NULL") == frozenset()
+    assert writes.stale_tables("UPDATE testapp_article SET title = ''") == {EVERYTHING}
+    assert not any(text.startswith("SELECT") for text in conf.memo("writes.stale_tables"))
 
 
 def test_the_caches_own_tables_are_ignored_whatever_the_whitelist():

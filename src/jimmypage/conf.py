@@ -57,6 +57,15 @@ def get(name: str) -> Any:
         return value
 
 
+def memo(name: str) -> dict:
+    """A dict for values worked out from settings: emptied, like the values, when one changes."""
+    try:
+        return _values[name]
+    except KeyError:
+        value = _values[name] = {}
+        return value
+
+
 def _forget(**kwargs) -> None:
     _values.clear()
 

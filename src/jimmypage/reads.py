@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
+from . import conf
 from .generations import known_tables
 from .sql import named_tables
 
@@ -27,4 +28,21 @@ def note(sql: str) -> None:
     """Add the tables that a read statement names to the render being recorded, if any."""
     tables = _recording.get()
     if tables is not None:
-        tables.update(named_tables(sql, known_tables()))
+        tables.update(tables_named(sql))
+
+
+# Like the write hook, each statement's text is parsed once: renders repeat the same queries.
+_NAMED_MAX = 4096
+
+
+def tables_named(sql: str) -> frozenset[str]:
+    """The installed models' tables that ``sql`` names, remembered by text (bounded)."""
+    named = conf.memo("reads.tables_named")
+    try:
+        return named[sql]
+    except KeyError:
+        pass
+    if len(named) >= _NAMED_MAX:
+        named.clear()
+    found = named[sql] = frozenset(named_tables(sql, known_tables()))
+    return found

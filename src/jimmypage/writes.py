@@ -14,6 +14,7 @@ from functools import cache, partial
 from django.apps import apps
 from django.conf import settings
 from django.core.cache.backends.db import BaseDatabaseCache
+from django.core.signals import setting_changed
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
@@ -43,9 +44,47 @@ def _own_tables() -> frozenset[str]:
     return frozenset(tables)
 
 
+def _forget_own_tables(setting: str, **kwargs) -> None:
+    if setting in ("CACHES", "INSTALLED_APPS"):
+        _own_tables.cache_clear()
+
+
+setting_changed.connect(_forget_own_tables, dispatch_uid="jimmypage.writes.own_tables")
+
+
 def ignores(table: str) -> bool:
     """True when writes to ``table`` must not make pages stale."""
     return table in _own_tables() or table in conf.whitelist()
+
+
+# Statements seen, by text, and the tables whose pages each makes stale. Django sends the same
+# few texts over and over (values travel as parameters), so deciding once per text keeps the
+# hook to a dict lookup. Bounded, since raw SQL may inline its values.
+_DECIDED_MAX = 4096
+
+
+def stale_tables(sql: str) -> frozenset[str] | None:
+    """The tables whose pages ``sql`` makes stale once it succeeds; ``None`` when it only reads.
+
+    Empty when it writes only ignored tables. In global mode any other write answers
+    ``{EVERYTHING}``, since one generation covers every page.
+    """
+    if sql.startswith("SELECT"):
+        return None
+    decided = conf.memo("writes.stale_tables")
+    try:
+        return decided[sql]
+    except KeyError:
+        pass
+    tables = written_tables(sql)
+    if tables is not None:
+        tables = frozenset(table for table in tables if not ignores(table))
+        if tables and not generations.per_table():
+            tables = frozenset({EVERYTHING})
+    if len(decided) >= _DECIDED_MAX:
+        decided.clear()
+    decided[sql] = tables
+    return tables
 
 
 def record_write(tables: frozenset[str], connection: BaseDatabaseWrapper) -> None:
@@ -56,34 +95,31 @@ def record_write(tables: frozenset[str], connection: BaseDatabaseWrapper) -> Non
     already have a hook in the current list gives one change per table and transaction, while a
     savepoint rollback (which drops our hooks with the old list) lets later writes add them again.
     """
-    tables = frozenset(table for table in tables if not ignores(table))
-    if not tables:
-        return
-    if not generations.per_table():
-        tables = frozenset({EVERYTHING})
     if not connection.in_atomic_block:
         generations.bump_tables(tables)
         return
     hooks = connection.run_on_commit
-    pending = getattr(connection, "_jimmypage_pending", None)
+    pending = connection.__dict__.get("_jimmypage_pending")
     if pending is None or pending[0] is not hooks:
         pending = (hooks, set())
         connection._jimmypage_pending = pending
+    elif tables <= pending[1]:
+        return  # the usual case inside a transaction: this table already has its hook
     new = tables - pending[1]
-    if new:
-        pending[1].update(new)
-        transaction.on_commit(partial(generations.bump_tables, new), using=connection.alias)
+    pending[1].update(new)
+    transaction.on_commit(partial(generations.bump_tables, new), using=connection.alias)
 
 
 def see_statement(execute, sql, params, many, context):
     """The execute wrapper: run the statement, then record what it wrote."""
-    text = sql if isinstance(sql, str) else str(sql)
-    tables = written_tables(text)
+    text = sql if type(sql) is str else str(sql)
+    tables = stale_tables(text)
     if tables is None:
         reads.note(text)
         return execute(sql, params, many, context)
     result = execute(sql, params, many, context)
-    record_write(tables, context["connection"])
+    if tables:
+        record_write(tables, context["connection"])
     return result
 
 
