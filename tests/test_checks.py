@@ -42,6 +42,17 @@ def test_no_refresh_threads():
     assert ids(check_settings()) == ["jimmypage.E003"]
 
 
+@override_settings(JIMMY_PAGE_REFRESH_RETRY_SECONDS=-1)
+def test_negative_retry_pause():
+    errors = check_settings()
+    assert ids(errors) == ["jimmypage.E003"] and "RETRY_SECONDS" in errors[0].msg
+
+
+@override_settings(JIMMY_PAGE_REFRESH_RETRY_SECONDS=0.5)
+def test_retry_pause_in_whole_seconds():
+    assert ids(check_settings()) == ["jimmypage.E001"]
+
+
 @override_settings(JIMMY_PAGE_MODE="per-page")
 def test_unknown_mode():
     errors = check_settings()
@@ -51,3 +62,16 @@ def test_unknown_mode():
 @override_settings(JIMMY_PAGE_MODE="per-table")
 def test_per_table_mode_is_valid():
     assert check_settings() == []
+
+
+def test_every_setting_is_type_checked_and_documented():
+    from pathlib import Path
+
+    from jimmypage import conf
+    from jimmypage.checks import _EXPECTED_TYPES
+
+    page = (Path(__file__).parents[1] / "docs" / "settings.md").read_text()
+    headings = " ".join(line for line in page.splitlines() if line.startswith("## "))
+    assert set(_EXPECTED_TYPES) == set(conf.DEFAULTS)
+    assert [name for name in conf.DEFAULTS if f"`{name}`" not in page] == []  # the table
+    assert [name for name in conf.DEFAULTS if name not in headings.split()] == []

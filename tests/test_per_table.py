@@ -1,12 +1,12 @@
 """Per-table mode: a write makes stale only the pages whose render read what it wrote."""
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.test import Client, override_settings
 
 import jimmypage
 from tests.counting import round_trips
-from tests.testapp.models import Article, Hit, Tag
+from tests.testapp.models import Article, Book, Hit, Shelf, Tag
 from tests.testapp.views import RENDERS
 
 STATUS = "X-Jimmy-Page"
@@ -229,3 +229,27 @@ def test_the_tables_a_query_names_are_parsed_once_per_text_and_bounded(monkeypat
     for number in range(5):
         assert reads.tables_named(f"SELECT {number} FROM testapp_tag") == {"testapp_tag"}
     assert 0 < len(conf.memo("reads.tables_named")) <= 2
+
+
+@per_table
+def test_rows_the_database_deletes_itself_make_their_pages_stale(settle):
+    """On Django 6.1, ``DB_CASCADE`` deletes the books in the database: no statement names them."""
+    from jimmypage import writes
+
+    shelf = Shelf.objects.create(name="s")
+    Book.objects.create(title="kept", shelf=Shelf.objects.create(name="other"))
+    Book.objects.create(title="gone", shelf=shelf)
+    first = Client().get("/books/")
+    assert first[STATUS] == "miss" and first.content == b"kept,gone"
+    Shelf.objects.create(name="unrelated")  # an INSERT deletes nothing: no cascade
+    Shelf.objects.filter(pk=shelf.pk).update(name="renamed")  # nor does an UPDATE
+    assert status("/books/") == "hit"
+    shelf.delete()
+    assert status("/books/") == "stale"
+    settle()
+    assert Client().get("/books/").content == b"kept"
+    if hasattr(models, "DB_CASCADE"):
+        assert writes.with_database_cascades(frozenset({"testapp_shelf"}), "DELETE") == {
+            "testapp_shelf",
+            "testapp_book",
+        }

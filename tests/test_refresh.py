@@ -133,7 +133,7 @@ def test_refresh_that_no_longer_answers_the_page_removes_it(client, settle, beha
     )
 
 
-@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS, JIMMY_PAGE_REFRESH_RETRY_SECONDS=0)
 def test_refresh_that_raises_keeps_the_stale_page_logs_and_frees_the_lock(client, settle, caplog):
     client.get("/changing/")
     Article.objects.create(title="new")
@@ -150,6 +150,46 @@ def test_refresh_that_raises_keeps_the_stale_page_logs_and_frees_the_lock(client
     client.get("/changing/")
     settle()
     assert client.get("/changing/")[STATUS] == "hit"
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS, JIMMY_PAGE_REFRESH_RETRY_SECONDS=1)
+def test_a_failed_refresh_is_tried_again_only_after_the_retry_pause(client, settle):
+    import time
+
+    client.get("/changing/")
+    Article.objects.create(title="new")
+    BEHAVIOUR["changing"] = "error"
+    assert client.get("/changing/")[STATUS] == "stale"
+    settle()
+    failed_at = time.monotonic()
+    assert RENDERS["changing"] == 2
+    BEHAVIOUR["changing"] = "ok"
+    assert client.get("/changing/")[STATUS] == "stale"
+    settle()
+    assert RENDERS["changing"] == 2, "within the pause, a stale request starts no refresh"
+    # The pause is the lock's expiry: one second, to the cache's own granularity.
+    while RENDERS["changing"] == 2 and time.monotonic() - failed_at < 5:
+        time.sleep(0.2)
+        refresh._tried_locks.clear()  # this process's memo of the pause is tested below
+        assert client.get("/changing/")[STATUS] in ("stale", "hit")
+        settle()
+    assert RENDERS["changing"] == 3 and time.monotonic() - failed_at >= 0.9
+    assert client.get("/changing/")[STATUS] == "hit"
+
+
+@override_settings(JIMMY_PAGE_REFRESH_RETRY_SECONDS=30)
+def test_this_process_does_not_ask_the_cache_for_a_lock_it_holds_for_a_pause():
+    refresh.release("jimmypage:lock:paused", failed=True)
+    assert caches["default"].get("jimmypage:lock:paused") == 1
+    assert refresh._tried_lately("jimmypage:lock:paused")
+
+
+def test_a_retry_pause_of_zero_frees_the_lock_at_once():
+    with override_settings(JIMMY_PAGE_REFRESH_RETRY_SECONDS=0):
+        caches["default"].set("jimmypage:lock:zero", 1)
+        refresh.release("jimmypage:lock:zero", failed=True)
+    assert caches["default"].get("jimmypage:lock:zero") is None
+    assert not refresh._tried_lately("jimmypage:lock:zero")
 
 
 @override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS, JIMMY_PAGE_TASK_LOCK_EXPIRES=1)

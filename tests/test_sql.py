@@ -2,7 +2,7 @@
 
 import pytest
 
-from jimmypage.sql import EVERYTHING, named_tables, written_tables
+from jimmypage.sql import EVERYTHING, may_delete_rows, named_tables, written_tables
 
 ALL = frozenset({EVERYTHING})
 
@@ -34,6 +34,24 @@ ALL = frozenset({EVERYTHING})
 )
 def test_written_tables(sql, tables):
     assert written_tables(sql) == tables
+
+
+@pytest.mark.parametrize(
+    ("sql", "deletes"),
+    [
+        ('DELETE FROM "testapp_shelf" WHERE "id" IN (%s)', True),
+        ("/* c */ replace into t values (1)", True),
+        ("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE", True),
+        ("TRUNCATE t", True),
+        ("INSERT OR REPLACE INTO t VALUES (1)", True),
+        ('INSERT INTO "t" ("a") VALUES (%s)', False),
+        ("INSERT INTO t SELECT * FROM s -- OR REPLACE", False),
+        ('UPDATE "t" SET "a" = %s', False),
+        ("SELECT 1", False),
+    ],
+)
+def test_may_delete_rows(sql, deletes):
+    assert may_delete_rows(sql) is deletes
 
 
 @pytest.mark.parametrize(

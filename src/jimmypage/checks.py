@@ -32,6 +32,7 @@ _EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "JIMMY_PAGE_DISABLED": (bool,),
     "JIMMY_PAGE_DEBUG_CACHE": (bool,),
     "JIMMY_PAGE_TASK_LOCK_EXPIRES": (int,),
+    "JIMMY_PAGE_REFRESH_RETRY_SECONDS": (int,),
     "JIMMY_PAGE_EXPIRATION_WHITELIST": (list, tuple, set, frozenset),
     "JIMMY_PAGE_CACHE_ALIAS": (str,),
     "JIMMY_PAGE_STATUS_HEADER": (str, type(None)),
@@ -80,6 +81,11 @@ def check_settings(app_configs=None, **kwargs):
         value = conf.get(name)
         if isinstance(value, int) and value < 1:
             errors.append(Error(f"{name} must be at least 1.", id="jimmypage.E003"))
+    retry = conf.get("JIMMY_PAGE_REFRESH_RETRY_SECONDS")
+    if isinstance(retry, int) and retry < 0:
+        errors.append(
+            Error("JIMMY_PAGE_REFRESH_RETRY_SECONDS must be 0 or more.", id="jimmypage.E003")
+        )
     errors.extend(_executor_errors())
     return errors
 

@@ -19,6 +19,9 @@ DEFAULTS: dict[str, Any] = {
     "JIMMY_PAGE_DISABLED": False,
     "JIMMY_PAGE_DEBUG_CACHE": False,
     "JIMMY_PAGE_TASK_LOCK_EXPIRES": 60 * 15,
+    # Seconds a failed refresh keeps its lock, so a page whose render fails is retried at that
+    # pace, not by every next stale request; 0 frees the lock at once.
+    "JIMMY_PAGE_REFRESH_RETRY_SECONDS": 2,
     "JIMMY_PAGE_EXPIRATION_WHITELIST": [
         "django_session",
         "django_admin_log",
@@ -95,6 +98,10 @@ def refresh_executor() -> str:
 
 def lock_expires() -> int:
     return int(get("JIMMY_PAGE_TASK_LOCK_EXPIRES"))
+
+
+def retry_seconds() -> int:
+    return int(get("JIMMY_PAGE_REFRESH_RETRY_SECONDS"))
 
 
 def whitelist() -> frozenset[str]:

@@ -190,10 +190,29 @@ def _tried_lately(lock: str) -> bool:
     now = time.monotonic()
     if _tried_locks.get(lock, 0.0) > now:
         return True
+    _note_tried(lock, now + TRIED_LOCK_SECONDS)
+    return False
+
+
+def _note_tried(lock: str, until: float) -> None:
     if len(_tried_locks) >= _TRIED_LOCKS_MAX:
         _tried_locks.clear()
-    _tried_locks[lock] = now + TRIED_LOCK_SECONDS
-    return False
+    _tried_locks[lock] = until
+
+
+def release(lock: str, failed: bool) -> None:
+    """Free a refresh's lock; after a failure, only once ``JIMMY_PAGE_REFRESH_RETRY_SECONDS`` pass.
+
+    A page whose render fails (its database is down, say) is then tried again once per pause in
+    the whole cluster, not by each next stale request back to back. A write still opens a new
+    generation, and so a new lock, at once.
+    """
+    pause = conf.retry_seconds() if failed else 0
+    if pause > 0 and backend.put(lock, 1, pause):
+        _note_tried(lock, time.monotonic() + pause)
+        return
+    backend.delete(lock)
+    _tried_locks.pop(lock, None)  # in this process, the next stale request may try again
 
 
 def submit(snapshot: Snapshot, lock: str) -> bool:
@@ -206,8 +225,7 @@ def submit(snapshot: Snapshot, lock: str) -> bool:
         submitted = False
     if submitted:
         return True
-    backend.delete(lock)
-    _tried_locks.pop(lock, None)
+    release(lock, failed=False)
     logger.warning(
         "jimmypage: refresh queue full or unavailable, %s stays stale for now",
         snapshot.script_prefix + snapshot.path_info,
@@ -216,8 +234,9 @@ def submit(snapshot: Snapshot, lock: str) -> bool:
 
 
 def run(snapshot: Snapshot, lock: str) -> str:
-    """Render the snapshotted page again and store it; always free the lock."""
+    """Render the snapshotted page again and store it; always free the lock (see ``release``)."""
     started = time.monotonic()
+    failed = False
     try:
         if _is_fresh(snapshot.key):
             return "already fresh"
@@ -227,6 +246,7 @@ def run(snapshot: Snapshot, lock: str) -> str:
             backend.delete(snapshot.key)
             outcome = REMOVED
     except Exception as exc:
+        failed = True
         logger.exception(
             "jimmypage: refresh of %s failed; the stale page is kept", snapshot.path_info
         )
@@ -234,8 +254,7 @@ def run(snapshot: Snapshot, lock: str) -> str:
         signals.refresh_failed.send(None, path=snapshot.path_info, key=snapshot.key, exception=exc)
         return "failed"
     finally:
-        backend.delete(lock)
-        _tried_locks.pop(lock, None)  # in this process, the next stale request may try again
+        release(lock, failed)
         connections.close_all()
     stats.count("refreshed")
     signals.page_refreshed.send(

@@ -106,6 +106,18 @@ def first_keyword(sql: str) -> str:
     return word.group().upper() if word else ""
 
 
+_DELETES_ROWS = frozenset({"DELETE", "REPLACE", "MERGE", "TRUNCATE"})
+_INSERT_OR_REPLACE = re.compile(r"INSERT\s+OR\s+REPLACE\b", re.I)
+
+
+def may_delete_rows(sql: str) -> bool:
+    """True when ``sql`` may delete rows (so that foreign keys may act in the database)."""
+    keyword = first_keyword(sql)
+    if keyword == "INSERT":  # SQLite's INSERT OR REPLACE deletes the rows it conflicts with
+        return bool(_INSERT_OR_REPLACE.match(sql, _LEADING_COMMENTS.match(sql).end()))
+    return keyword in _DELETES_ROWS
+
+
 def written_tables(sql: str) -> frozenset[str] | None:
     """The tables ``sql`` writes: ``None`` if it only reads, ``{EVERYTHING}`` if unknown."""
     if sql.startswith("SELECT"):  # Django's reads: the common case, decided at once

@@ -21,7 +21,7 @@ from django.db.backends.signals import connection_created
 from django.utils.module_loading import import_string
 
 from . import conf, generations, reads
-from .sql import EVERYTHING, written_tables
+from .sql import EVERYTHING, may_delete_rows, written_tables
 
 # Tables whose writes never make pages stale, whatever the whitelist says.
 ALWAYS_IGNORED = frozenset({"django_migrations"})
@@ -47,9 +47,49 @@ def _own_tables() -> frozenset[str]:
 def _forget_own_tables(setting: str, **kwargs) -> None:
     if setting in ("CACHES", "INSTALLED_APPS"):
         _own_tables.cache_clear()
+        _database_cascades.cache_clear()
 
 
 setting_changed.connect(_forget_own_tables, dispatch_uid="jimmypage.writes.own_tables")
+
+
+@cache
+def _database_cascades() -> dict[str, frozenset[str]]:
+    """Per table, the tables whose rows the database itself changes when rows of it go.
+
+    Django 6.1's ``DB_CASCADE``, ``DB_SET_NULL`` and ``DB_SET_DEFAULT`` leave a deletion's
+    consequences to the database: no statement names the referring table, so only the models
+    can tell. A ``DB_CASCADE`` deletes rows, which may cascade further.
+    """
+    edges: dict[str, list[tuple[str, bool]]] = {}
+    for model in apps.get_models(include_auto_created=True):
+        for field in model._meta.local_fields:
+            remote = field.remote_field
+            on_delete = getattr(remote, "on_delete", None)
+            if remote is not None and hasattr(on_delete, "on_delete_sql"):
+                deletes = getattr(on_delete, "operation", "") == "CASCADE"
+                parent = remote.model._meta.db_table
+                edges.setdefault(parent, []).append((model._meta.db_table, deletes))
+    reached: dict[str, frozenset[str]] = {}
+    for start in edges:
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            for child, deletes in edges.get(todo.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    if deletes:
+                        todo.append(child)
+        reached[start] = frozenset(seen - {start})
+    return reached
+
+
+def with_database_cascades(tables: frozenset[str], sql: str) -> frozenset[str]:
+    """``tables``, plus those the database changes itself when ``sql`` deletes rows of them."""
+    cascades = _database_cascades()
+    if not cascades or not may_delete_rows(sql):
+        return tables
+    return tables.union(*(cascades.get(table, ()) for table in tables))
 
 
 def ignores(table: str) -> bool:
@@ -78,6 +118,7 @@ def stale_tables(sql: str) -> frozenset[str] | None:
         pass
     tables = written_tables(sql)
     if tables is not None:
+        tables = with_database_cascades(tables, sql)
         tables = frozenset(table for table in tables if not ignores(table))
         if tables and not generations.per_table():
             tables = frozenset({EVERYTHING})

@@ -34,3 +34,23 @@ class Hit(models.Model):
 
     def __str__(self):
         return self.path
+
+
+# Django 6.1 can leave a deletion's consequences to the database (on_delete=DB_CASCADE): no
+# statement then names the referring table. Older versions cascade in Python, by statement.
+ON_DELETE_IN_DATABASE = getattr(models, "DB_CASCADE", models.CASCADE)
+
+
+class Shelf(models.Model):
+    name = models.CharField(max_length=50)
+
+    def __str__(self):
+        return self.name
+
+
+class Book(models.Model):
+    title = models.CharField(max_length=100)
+    shelf = models.ForeignKey(Shelf, on_delete=ON_DELETE_IN_DATABASE)
+
+    def __str__(self):
+        return self.title

@@ -24,6 +24,7 @@ urlpatterns = [
     path("cart/put/<str:item>/", views.put_in_cart),
     path("changing/", views.changing),
     path("tags/", views.tags_page),
+    path("books/", views.books_page),
     path("static/", views.static_page),
     path("declared/", views.declared_page),
 ]

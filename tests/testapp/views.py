@@ -13,7 +13,7 @@ from django.views.generic import TemplateView
 
 from jimmypage.cache import cache_page
 
-from .models import Article, Tag
+from .models import Article, Book, Tag
 
 RENDERS: Counter = Counter()
 _renders_lock = threading.Lock()
@@ -204,6 +204,13 @@ def changing(request):
 def tags_page(request):
     _rendered("tags_page", request)
     return HttpResponse(",".join(Tag.objects.order_by("pk").values_list("name", flat=True)))
+
+
+@cache_page
+def books_page(request):
+    """Reads the books only, never their shelves."""
+    _rendered("books_page", request)
+    return HttpResponse(",".join(Book.objects.order_by("pk").values_list("title", flat=True)))
 
 
 @cache_page
