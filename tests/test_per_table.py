@@ -253,3 +253,18 @@ def test_rows_the_database_deletes_itself_make_their_pages_stale(settle):
             "testapp_shelf",
             "testapp_book",
         }
+
+
+@per_table
+@pytest.mark.skipif(
+    connection.vendor != "mysql", reason="a multi-table UPDATE is MySQL/MariaDB syntax"
+)
+def test_a_multi_table_update_makes_every_page_stale():
+    Article.objects.create(title="a")
+    Tag.objects.create(name="t")
+    Client().get("/page/")  # reads the articles
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE testapp_tag JOIN testapp_article ON 1 = 1 SET testapp_article.title = 'b'"
+        )
+    assert status("/page/") == "stale"

@@ -30,6 +30,16 @@ ALL = frozenset({EVERYTHING})
         ("  -- a comment\n  DELETE FROM app_tag", {"app_tag"}),
         ('UPDATE "we""ird" SET a = 1', {'we"ird'}),
         ("INSERT INTO [app_tag] VALUES (1)", {"app_tag"}),
+        ('UPDATE "app_tag" AS t SET "name" = %s FROM "app_article" a', {"app_tag"}),
+        ("UPDATE ONLY app_tag t SET name = 'x'", {"app_tag"}),
+        ("DELETE `a`, b FROM `app_tag` a JOIN app_article b ON 1", {"a", "b"}),
+        ("DELETE LOW_PRIORITY app_tag FROM app_tag WHERE 1", {"app_tag"}),
+        ('DELETE FROM "app_tag" USING "app_article" WHERE 1', {"app_tag"}),
+        ("DELETE app_tag WHERE 1", {"app_tag"}),
+        # Several tables written by one statement (MySQL): every page.
+        ("UPDATE app_tag JOIN app_article ON 1 SET app_article.title = ''", ALL),
+        ("UPDATE app_tag, app_article SET app_article.title = ''", ALL),
+        ("DELETE FROM app_tag, app_article USING app_tag JOIN app_article", ALL),
     ],
 )
 def test_written_tables(sql, tables):

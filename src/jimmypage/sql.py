@@ -42,6 +42,15 @@ _DDL_TABLE = re.compile(
     rf"(?:IF\s+(?:NOT\s+)?EXISTS\s+)?({_NAME})(.*)",
     re.I | re.S,
 )
+# MySQL writes several tables in one statement: ``UPDATE a JOIN b ... SET``, ``UPDATE a, b SET``,
+# ``DELETE a, b FROM ...`` and ``DELETE FROM a, b USING ...``. A single-table UPDATE has only an
+# alias between its table and SET; the tables a DELETE lists before FROM are the ones it deletes.
+_UPDATE_THEN_SET = re.compile(rf"\s*(?:(?:AS\s+)?(?!SET\b){_IDENT}\s+)?SET\b", re.I)
+_DELETE_LISTED = re.compile(
+    rf"DELETE\s+(?:(?:LOW_PRIORITY|QUICK|IGNORE)\s+)*(?!FROM\b)({_NAME}(?:\s*,\s*{_NAME})*)"
+    rf"\s+FROM\b",
+    re.I,
+)
 _IDENT_ONLY = re.compile(_IDENT)
 _WRITE_KEYWORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|REPLACE|TRUNCATE)\b", re.I)
 _ANALYZE = re.compile(r"\bANALY[SZ]E\b", re.I)
@@ -126,10 +135,14 @@ def written_tables(sql: str) -> frozenset[str] | None:
     if keyword in _READ_ONLY or not keyword:
         return None
     body = sql[_LEADING_COMMENTS.match(sql).end() :]
+    if keyword == "DELETE":
+        return _deleted(body)
     pattern = _TARGETS.get(keyword)
     if pattern is not None:
         match = pattern.match(body)
-        return frozenset({unquote(match.group(1))}) if match else frozenset({EVERYTHING})
+        if not match or (keyword == "UPDATE" and not _UPDATE_THEN_SET.match(body, match.end())):
+            return frozenset({EVERYTHING})
+        return frozenset({unquote(match.group(1))})
     if keyword == "TRUNCATE":
         return _truncated(body)
     if keyword in _DDL:
@@ -143,6 +156,16 @@ def written_tables(sql: str) -> frozenset[str] | None:
         return None
     # CALL, DO, EXEC, LOAD and anything unknown may write anywhere.
     return frozenset({EVERYTHING})
+
+
+def _deleted(body: str) -> frozenset[str]:
+    listed = _DELETE_LISTED.match(body)
+    if listed:
+        return frozenset(unquote(name) for name in re.split(r"\s*,\s*", listed.group(1)))
+    match = _TARGETS["DELETE"].match(body)
+    if not match or body[match.end() :].lstrip().startswith(","):
+        return frozenset({EVERYTHING})
+    return frozenset({unquote(match.group(1))})
 
 
 def _truncated(body: str) -> frozenset[str]:
