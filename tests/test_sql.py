@@ -40,6 +40,11 @@ ALL = frozenset({EVERYTHING})
         ("UPDATE app_tag JOIN app_article ON 1 SET app_article.title = ''", ALL),
         ("UPDATE app_tag, app_article SET app_article.title = ''", ALL),
         ("DELETE FROM app_tag, app_article USING app_tag JOIN app_article", ALL),
+        # Several statements in one go write what each writes.
+        ("SELECT 1; DELETE FROM app_tag", {"app_tag"}),
+        ("UPDATE app_tag SET name = 'a;b'; INSERT INTO \"x;y\" VALUES (1);", {"app_tag", "x;y"}),
+        ("INSERT INTO app_tag VALUES (1) -- ; DELETE FROM app_article", {"app_tag"}),
+        ("INSERT INTO app_tag VALUES (1); /* ; */ CALL p()", ALL),
     ],
 )
 def test_written_tables(sql, tables):
@@ -54,6 +59,7 @@ def test_written_tables(sql, tables):
         ("MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE", True),
         ("TRUNCATE t", True),
         ("INSERT OR REPLACE INTO t VALUES (1)", True),
+        ("UPDATE t SET a = 1; DELETE FROM u", True),
         ('INSERT INTO "t" ("a") VALUES (%s)', False),
         ("INSERT INTO t SELECT * FROM s -- OR REPLACE", False),
         ('UPDATE "t" SET "a" = %s', False),

@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.cache import caches
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 
 from jimmypage import conf, generations, writes
@@ -239,6 +239,15 @@ def test_raw_sql_through_a_cursor(generation, statement):
 
     with connection.cursor() as cursor:
         cursor.execute(statement)
+    assert current() != generation
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="only PostgreSQL runs several statements at once"
+)
+def test_a_write_after_a_read_in_one_execute_is_seen(generation):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1; UPDATE testapp_tag SET name = 'a;b'")
     assert current() != generation
 
 

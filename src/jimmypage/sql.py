@@ -115,12 +115,39 @@ def first_keyword(sql: str) -> str:
     return word.group().upper() if word else ""
 
 
+# What a semicolon may hide in: string literals, quoted names and comments.
+_QUOTED_OR_SEMICOLON = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|--[^\n]*|/\*.*?\*/|;", re.S
+)
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of ``sql`` (raw SQL may send several at once), without empty ones.
+
+    Django's own SQL never holds a semicolon (values travel as parameters), so the common case
+    costs one ``in`` test.
+    """
+    if ";" not in sql:
+        return [sql]
+    parts, start = [], 0
+    for token in _QUOTED_OR_SEMICOLON.finditer(sql):
+        if token.group() == ";":
+            parts.append(sql[start : token.start()])
+            start = token.end()
+    parts.append(sql[start:])
+    return [part for part in parts if first_keyword(part)] or [sql]
+
+
 _DELETES_ROWS = frozenset({"DELETE", "REPLACE", "MERGE", "TRUNCATE"})
 _INSERT_OR_REPLACE = re.compile(r"INSERT\s+OR\s+REPLACE\b", re.I)
 
 
 def may_delete_rows(sql: str) -> bool:
     """True when ``sql`` may delete rows (so that foreign keys may act in the database)."""
+    return any(_may_delete_rows(statement) for statement in statements(sql))
+
+
+def _may_delete_rows(sql: str) -> bool:
     keyword = first_keyword(sql)
     if keyword == "INSERT":  # SQLite's INSERT OR REPLACE deletes the rows it conflicts with
         return bool(_INSERT_OR_REPLACE.match(sql, _LEADING_COMMENTS.match(sql).end()))
@@ -128,7 +155,21 @@ def may_delete_rows(sql: str) -> bool:
 
 
 def written_tables(sql: str) -> frozenset[str] | None:
-    """The tables ``sql`` writes: ``None`` if it only reads, ``{EVERYTHING}`` if unknown."""
+    """The tables ``sql`` writes: ``None`` if it only reads, ``{EVERYTHING}`` if unknown.
+
+    Several statements at once write what each of them writes.
+    """
+    several = statements(sql)
+    if len(several) == 1:
+        return _written_tables(sql)
+    written = [tables for tables in map(_written_tables, several) if tables is not None]
+    if not written:
+        return None
+    union = frozenset().union(*written)
+    return frozenset({EVERYTHING}) if EVERYTHING in union else union
+
+
+def _written_tables(sql: str) -> frozenset[str] | None:
     if sql.startswith("SELECT"):  # Django's reads: the common case, decided at once
         return None
     keyword = first_keyword(sql)

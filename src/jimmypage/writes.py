@@ -109,7 +109,7 @@ def stale_tables(sql: str) -> frozenset[str] | None:
     Empty when it writes only ignored tables. In global mode any other write answers
     ``{EVERYTHING}``, since one generation covers every page.
     """
-    if sql.startswith("SELECT"):
+    if sql.startswith("SELECT") and ";" not in sql:  # Django's reads, decided at once
         return None
     decided = conf.memo("writes.stale_tables")
     try:
