@@ -3,7 +3,7 @@
 This module is plain data (no Django import) so that the harness can read it without setting
 Django up. ``urls.py`` maps each ``path`` to the view named ``view`` in ``views.py``.
 
-To add a contender (for example "jimmypage per-table" once that mode exists): write its view in
+To add a contender: write its view in
 ``views.py``, add a ``Contender`` here, and every figure, table and plot picks it up.
 """
 
@@ -40,8 +40,8 @@ JIMMYPAGE_EARLY = Contender(
     "jimmypage_early",
     True,
 )
-# Not here: jimmypage's per-table mode. JIMMY_PAGE_MODE is one setting per process, so it needs
-# a server of its own rather than a URL of this project.
+# Not here: jimmypage's per-table mode. JIMMY_PAGE_MODE is one setting per process, so section 6
+# (harness/http_bench.measure_modes) runs it on a server of its own.
 
 CONTENDERS: tuple[Contender, ...] = (
     FLOOR,

@@ -38,3 +38,13 @@ class Article(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Visit(models.Model):
+    """A table the page never reads: writes to it test per-table mode (section 6)."""
+
+    path = models.CharField(max_length=200)
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.path

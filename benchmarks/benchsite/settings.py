@@ -97,6 +97,8 @@ CACHALOT_TIMEOUT = PAGE_TIMEOUT
 
 # jimmypage labels each response hit, stale, miss or bypass: the harness checks warm-ups by it.
 JIMMY_PAGE_STATUS_HEADER = "X-Jimmy-Page"
+# "global" everywhere but on section 6's second server, which runs per-table mode.
+JIMMY_PAGE_MODE = os.environ.get("BENCH_JIMMY_MODE", "global")
 
 STATIC_URL = "static/"
 

@@ -49,6 +49,7 @@ def render(results: dict) -> str:
     loaded = summary.http_writes(results["http"]) if "http" in results else None
     goals = summary.goals(inproc, plain, loaded)
     roundtrips, sizes = results.get("roundtrips"), results.get("sizes")
+    modes = summary.modes(results["modes"]) if "modes" in results else None
     minutes, seconds = divmod(round(meta["duration_s"]), 60)
     values = {
         "finished": meta["finished"],
@@ -76,6 +77,8 @@ def render(results: dict) -> str:
         if loaded
         else "",
         "sizes": report.sizes_table(sizes) if sizes else NOT_RUN,
+        "modes_rounds": _rounds(plan.get("modes_rounds", 0)),
+        "modes": report.modes_table(modes) if modes else NOT_RUN,
         "profile": _profile(results.get("profile")),
         "versions": report.versions_table(meta),
     }

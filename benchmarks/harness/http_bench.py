@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from benchsite.contenders import CONTENDERS, RENDER_COUNTER_PREFIX
+from benchsite.contenders import CONTENDERS, JIMMYPAGE, RENDER_COUNTER_PREFIX
 
 from . import server, wrk
 from .database import redis_client
@@ -31,8 +31,21 @@ class HttpPlan:
     interval: float  # seconds between writes
 
 
-def write_phase(port: int, contender, plan: HttpPlan, out_dir: str, tag: str) -> dict:
-    """wrk plus the probe; returns wrk's figures, the probe's, and renders per write."""
+def write_phase(
+    port: int,
+    contender,
+    plan: HttpPlan,
+    out_dir: str,
+    tag: str,
+    target: str = "article",
+    mode: str = "global",
+) -> dict:
+    """wrk plus the probe; returns wrk's figures, the probe's, and renders per write.
+
+    ``target``: what the probe writes, ``article`` (shown by the page) or ``visit`` (a table
+    the page never reads). ``mode``: the server's ``JIMMY_PAGE_MODE``, which the writing probe
+    must run too (a global-mode writer changes the global generation, whatever it wrote).
+    """
     redis = redis_client()
     counter = RENDER_COUNTER_PREFIX + contender.key
     redis.delete(counter)
@@ -52,8 +65,10 @@ def write_phase(port: int, contender, plan: HttpPlan, out_dir: str, tag: str) ->
             str(GRACE),
             repr(start_at),
             "1" if contender.shows_page else "0",
+            target,
         ],
         stdin=subprocess.DEVNULL,
+        env=dict(os.environ, BENCH_JIMMY_MODE=mode),
     )
     load = wrk.start(f"http://{server.HOST}:{port}{contender.path}", seconds)
     try:
@@ -96,4 +111,42 @@ def measure(plan: HttpPlan, out_dir: str, log) -> dict:
                     f"p99 {written['wrk']['p99_ms']:7.1f} ms, "
                     f"renders/write {written['renders_per_write']:.2f}"
                 )
+    return results
+
+
+# Section 6: jimmypage's two modes, each on a server of its own (JIMMY_PAGE_MODE is per process),
+# under writes to a table the page never reads and under writes to its articles.
+MODE_RUNS = (
+    ("global", "visit"),
+    ("per-table", "visit"),
+    ("per-table", "article"),
+)
+
+
+def measure_modes(plan: HttpPlan, out_dir: str, log) -> dict:
+    """Per mode and write target: the runs without and with writes, as in ``measure``."""
+    results: dict = {}
+    for mode in ("global", "per-table"):
+        log_path = os.path.join(out_dir, f"gunicorn-{mode}.log")
+        with server.gunicorn(log_path, BENCH_JIMMY_MODE=mode) as port:
+            url = f"http://{server.HOST}:{port}{JIMMYPAGE.path}"
+            for number in range(plan.rounds):
+                for run_mode, target in MODE_RUNS:
+                    if run_mode != mode:
+                        continue
+                    runs = results.setdefault(f"{mode}:{target}", {"plain": [], "writes": []})
+                    server.warm(port, JIMMYPAGE.path)
+                    plain = wrk.run(url, plan.seconds)
+                    runs["plain"].append(plain.as_dict())
+                    server.warm(port, JIMMYPAGE.path)
+                    tag = f"mode-{mode}-{target}-{number}"
+                    written = write_phase(port, JIMMYPAGE, plan, out_dir, tag, target, mode)
+                    runs["writes"].append(written)
+                    log(
+                        f"  round {number + 1}/{plan.rounds} {mode:9} writes to {target:7} "
+                        f"{plain.requests_per_s:8.0f} req/s | with writes "
+                        f"{written['wrk']['requests_per_s']:8.0f} req/s, "
+                        f"p99 {written['wrk']['p99_ms']:7.1f} ms, "
+                        f"renders/write {written['renders_per_write']:.2f}"
+                    )
     return results

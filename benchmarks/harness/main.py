@@ -2,7 +2,7 @@
 
 Usage: ``python -m harness [--quick] [--only PHASE,...] [--results DIR]`` from ``benchmarks/``
 (``benchmarks/run`` does this after setting up). Phases: inprocess, roundtrips, sizes, profile,
-http. Raw results go to DIR (a new temporary folder by default) as JSON;
+http, modes. Raw results go to DIR (a new temporary folder by default) as JSON;
 ``--report-from DIR`` writes the page and plots again from DIR/results.json without measuring.
 A run of only some phases writes its page into DIR, leaving docs/ as it was.
 """
@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from . import database, document, plots, summary, versions
-from .http_bench import HttpPlan
+from .http_bench import HttpPlan, measure_modes
 from .http_bench import measure as measure_http
 
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(BENCH_DIR)
 DOCS = os.path.join(REPO, "docs")
-PHASES = ("inprocess", "roundtrips", "sizes", "profile", "http")
+PHASES = ("inprocess", "roundtrips", "sizes", "profile", "http", "modes")
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,11 @@ class Plan:
     http_seconds: int
     writes: int
     interval: float
+    modes_rounds: int  # section 6: global and per-table mode, each on its own server
 
 
-FULL = Plan(7, 2000, 25, 500, 10, 4000, 5, 5, 20, 0.2)
-QUICK = Plan(3, 500, 8, 200, 5, 1500, 1, 3, 20, 0.2)
+FULL = Plan(7, 2000, 25, 500, 10, 4000, 5, 5, 20, 0.2, 3)
+QUICK = Plan(3, 500, 8, 200, 5, 1500, 1, 3, 20, 0.2, 1)
 
 
 def log(message: str) -> None:
@@ -102,6 +103,10 @@ def run_phases(plan: Plan, phases: list[str], out: str) -> dict:
         log(f"3 and 4. HTTP, without and with writes: {plan.http_rounds} rounds")
         http_plan = HttpPlan(plan.http_rounds, plan.http_seconds, plan.writes, plan.interval)
         results["http"] = measure_http(http_plan, out, log)
+    if "modes" in phases:
+        log(f"6. jimmypage's global and per-table modes under writes: {plan.modes_rounds} rounds")
+        modes_plan = HttpPlan(plan.modes_rounds, plan.http_seconds, plan.writes, plan.interval)
+        results["modes"] = measure_modes(modes_plan, out, log)
     return results
 
 

@@ -9,7 +9,9 @@ clock in every process, so the harness can start wrk and this probe together):
   latency, and notes when each written title first appears in the page.
 
 Every loop is bounded by a deadline. Run as
-``python -m harness.probe OUT.json PORT PATH WRITES INTERVAL GRACE START_AT``.
+``python -m harness.probe OUT.json PORT PATH WRITES INTERVAL GRACE START_AT WATCH [TARGET]``,
+where TARGET is ``article`` (the default) or ``visit``: a row added to a table the page never
+reads (section 6), whose writes have nothing to show in the page.
 """
 
 from __future__ import annotations
@@ -36,12 +38,14 @@ class Probe:
         grace: float,
         start_at: float,
         watch: bool,
+        target: str = "article",
     ) -> None:
         self.port, self.path = port, path
         self.writes, self.interval = writes, interval
         self.start_at = start_at
         self.deadline = start_at + writes * interval + grace
-        self.watch = watch  # False for a page that does not list the articles
+        self.target = target
+        self.watch = watch and target == "article"  # False when nothing written shows
         self.nonce = secrets.token_hex(3)
         self.committed: dict[str, float] = {}  # title token -> monotonic time of the commit
         self.seen: dict[str, float] = {}  # title token -> when the poller first saw it
@@ -53,17 +57,20 @@ class Probe:
         return f"upd-{self.nonce}-{number:04d}-end"
 
     def write(self) -> None:
-        from benchsite.models import Article
+        from benchsite.models import Article, Visit
         from django.db import connections
 
         ids = list(Article.objects.values_list("pk", flat=True)[:20])
         try:
             for number in range(self.writes):
                 time.sleep(max(0.0, self.start_at + number * self.interval - time.monotonic()))
-                article = Article.objects.get(pk=ids[number % len(ids)])
                 token = self.token(number)
-                article.title = f"Breaking {token}"
-                article.save()  # autocommit: committed when save() returns
+                if self.target == "visit":
+                    Visit.objects.create(path=f"/{token}/")
+                else:
+                    article = Article.objects.get(pk=ids[number % len(ids)])
+                    article.title = f"Breaking {token}"
+                    article.save()  # autocommit: committed when save() returns
                 with self.lock:
                     self.committed[token] = time.monotonic()
         finally:
@@ -120,8 +127,9 @@ def main(argv: list[str]) -> None:
     out, port, path = argv[0], int(argv[1]), argv[2]
     writes, interval, grace, start_at = int(argv[3]), float(argv[4]), float(argv[5]), float(argv[6])
     watch = argv[7] == "1"
+    target = argv[8] if len(argv) > 8 else "article"
     django_env.setup()
-    result = Probe(port, path, writes, interval, grace, start_at, watch).run()
+    result = Probe(port, path, writes, interval, grace, start_at, watch, target).run()
     with open(out, "w") as handle:
         json.dump(result, handle)
 

@@ -145,6 +145,51 @@ def writes_table(rows: dict) -> str:
     )
 
 
+MODE_RUN_LABELS = {
+    "global:visit": ("global", "a table the page never reads"),
+    "per-table:visit": ("per-table", "a table the page never reads"),
+    "per-table:article": ("per-table", "the page's articles"),
+}
+
+
+def modes_table(rows: dict) -> str:
+    out = []
+    for key, row in rows.items():
+        mode, target = MODE_RUN_LABELS.get(key, (key, ""))
+        shows = key.endswith(":article")
+        out.append(
+            [
+                mode,
+                target,
+                spread(row["rps"]),
+                spread(row["x_plain"], 2),
+                spread(row["p99"], 1),
+                spread(row["p99_x_plain"], 2),
+                num(row["renders_per_write"], 2),
+                num(100 * row["hit_share"]) + " %" if row["hit_share"] is not None else "—",
+                f"{row['seen']} of {row['writes']}, {num(row['fresh_median'])} ms"
+                if shows
+                else "(nothing to show)",
+                num(row["errors"]),
+            ]
+        )
+    return table(
+        [
+            "mode",
+            "writes to",
+            "req/s",
+            "× without writes",
+            "p99 ms",
+            "p99 × without writes",
+            "renders per write",
+            "polls answered `hit`",
+            "writes seen, freshness median",
+            "errors",
+        ],
+        out,
+    )
+
+
 def sizes_table(rows: dict) -> str:
     base = rows[BASELINE.key]["largest"]
     out = []

@@ -53,11 +53,19 @@ def warm(port: int, path: str, tries: int = 100) -> None:
 
 
 @contextlib.contextmanager
-def gunicorn(log_path: str):
-    """Run gunicorn (sync workers) until the block ends; yields its port."""
+def gunicorn(log_path: str, **environ: str):
+    """Run gunicorn (sync workers) until the block ends; yields its port.
+
+    ``environ`` adds to the workers' environment (``BENCH_JIMMY_MODE="per-table"``).
+    """
     port = free_port()
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="benchsite.settings", BENCH_COUNT_RENDERS="1")
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="benchsite.settings",
+        BENCH_COUNT_RENDERS="1",
+        **environ,
+    )
     command = [
         sys.executable,
         "-m",

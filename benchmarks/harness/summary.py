@@ -85,6 +85,34 @@ def http_writes(raw: dict) -> dict:
     return out
 
 
+def modes(raw: dict) -> dict:
+    """Section 6: per ``mode:target`` run, the figures of ``http_writes`` and the poll statuses."""
+    out = {}
+    for key, runs in raw.items():
+        loaded = [run["wrk"] for run in runs["writes"]]
+        p99 = _column(loaded, "p99_ms")
+        writes = [write for run in runs["writes"] for write in run["probe"]["writes"]]
+        fresh = [w["freshness_ms"] for w in writes if w["freshness_ms"] is not None]
+        labels = [sample[2] for run in runs["writes"] for sample in run["probe"]["samples"]]
+        renders = sum(run["renders"] for run in runs["writes"])
+        out[key] = {
+            "rps": Spread.of(_column(loaded, "requests_per_s")),
+            "x_plain": Spread.of(
+                ratios(_column(loaded, "requests_per_s"), _column(runs["plain"], "requests_per_s"))
+            ),
+            "p99": Spread.of(p99),
+            "p99_x_plain": Spread.of(ratios(p99, _column(runs["plain"], "p99_ms"))),
+            "writes": len(writes),
+            "seen": len(fresh),
+            "fresh_median": statistics.median(fresh) if fresh else None,
+            "renders_per_write": renders / len(writes) if writes else None,
+            "hit_share": labels.count("hit") / len(labels) if labels else None,
+            "errors": sum(_column(loaded, "errors"))
+            + sum(run["probe"]["poll_failures"] for run in runs["writes"]),
+        }
+    return out
+
+
 def one_render_ms(inproc: dict) -> float:
     """One render of the page: the uncached page's median in-process time, without load."""
     return inproc[UNCACHED.key]["median"].mid / 1000
