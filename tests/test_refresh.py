@@ -167,13 +167,14 @@ def test_a_failed_refresh_is_tried_again_only_after_the_retry_pause(client, sett
     assert client.get("/changing/")[STATUS] == "stale"
     settle()
     assert RENDERS["changing"] == 2, "within the pause, a stale request starts no refresh"
-    # The pause is the lock's expiry: one second, to the cache's own granularity.
+    # The pause is the lock's expiry: one second, to the cache's own granularity (memcached's
+    # whole seconds may end it a little early), so only its end is waited for here.
     while RENDERS["changing"] == 2 and time.monotonic() - failed_at < 5:
         time.sleep(0.2)
         refresh._tried_locks.clear()  # this process's memo of the pause is tested below
         assert client.get("/changing/")[STATUS] in ("stale", "hit")
         settle()
-    assert RENDERS["changing"] == 3 and time.monotonic() - failed_at >= 0.9
+    assert RENDERS["changing"] == 3, "after the pause, the next stale request tries again"
     assert client.get("/changing/")[STATUS] == "hit"
 
 

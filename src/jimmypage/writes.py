@@ -44,13 +44,13 @@ def _own_tables() -> frozenset[str]:
     return frozenset(tables)
 
 
-def _forget_own_tables(setting: str, **kwargs) -> None:
+def _forget_what_settings_tell(setting: str, **kwargs) -> None:
     if setting in ("CACHES", "INSTALLED_APPS"):
         _own_tables.cache_clear()
         _database_cascades.cache_clear()
 
 
-setting_changed.connect(_forget_own_tables, dispatch_uid="jimmypage.writes.own_tables")
+setting_changed.connect(_forget_what_settings_tell, dispatch_uid="jimmypage.writes.own_tables")
 
 
 @cache
