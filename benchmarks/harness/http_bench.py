@@ -90,6 +90,32 @@ def write_phase(
     }
 
 
+def run_pair(
+    port: int,
+    contender,
+    plan: HttpPlan,
+    out_dir: str,
+    tag: str,
+    runs: dict,
+    target: str = "article",
+    mode: str = "global",
+) -> str:
+    """wrk without writes, then with them (``write_phase``), appended to ``runs``; a log line."""
+    url = f"http://{server.HOST}:{port}{contender.path}"
+    server.warm(port, contender.path)
+    plain = wrk.run(url, plan.seconds)
+    runs["plain"].append(plain.as_dict())
+    server.warm(port, contender.path)
+    written = write_phase(port, contender, plan, out_dir, tag, target, mode)
+    runs["writes"].append(written)
+    return (
+        f"{plain.requests_per_s:8.0f} req/s, p99 {plain.p99_ms:7.1f} ms | "
+        f"with writes {written['wrk']['requests_per_s']:8.0f} req/s, "
+        f"p99 {written['wrk']['p99_ms']:7.1f} ms, "
+        f"renders/write {written['renders_per_write']:.2f}"
+    )
+
+
 def measure(plan: HttpPlan, out_dir: str, log) -> dict:
     results = {c.key: {"plain": [], "writes": []} for c in CONTENDERS}
     with server.gunicorn(os.path.join(out_dir, "gunicorn.log")) as port:
@@ -97,56 +123,31 @@ def measure(plan: HttpPlan, out_dir: str, log) -> dict:
             server.warm(port, contender.path)
         for number in range(plan.rounds):
             for contender in CONTENDERS:
-                url = f"http://{server.HOST}:{port}{contender.path}"
-                server.warm(port, contender.path)
-                plain = wrk.run(url, plan.seconds)
-                results[contender.key]["plain"].append(plain.as_dict())
-                server.warm(port, contender.path)
-                written = write_phase(port, contender, plan, out_dir, f"{contender.key}-{number}")
-                results[contender.key]["writes"].append(written)
-                log(
-                    f"  round {number + 1}/{plan.rounds} {contender.key:10} "
-                    f"{plain.requests_per_s:8.0f} req/s, p99 {plain.p99_ms:7.1f} ms | "
-                    f"with writes {written['wrk']['requests_per_s']:8.0f} req/s, "
-                    f"p99 {written['wrk']['p99_ms']:7.1f} ms, "
-                    f"renders/write {written['renders_per_write']:.2f}"
-                )
+                tag = f"{contender.key}-{number}"
+                line = run_pair(port, contender, plan, out_dir, tag, results[contender.key])
+                log(f"  round {number + 1}/{plan.rounds} {contender.key:10} {line}")
     return results
 
 
 # Section 6: jimmypage's two modes, each on a server of its own (JIMMY_PAGE_MODE is per process),
-# under writes to a table the page never reads and under writes to its articles.
-MODE_RUNS = (
-    ("global", "visit"),
-    ("per-table", "visit"),
-    ("per-table", "article"),
-)
+# under writes to a table the page never reads ("visit") and, in per-table mode, to its articles.
+MODE_TARGETS = {"global": ("visit",), "per-table": ("visit", "article")}
 
 
 def measure_modes(plan: HttpPlan, out_dir: str, log) -> dict:
     """Per mode and write target: the runs without and with writes, as in ``measure``."""
-    results: dict = {}
-    for mode in ("global", "per-table"):
+    results = {
+        f"{mode}:{target}": {"plain": [], "writes": []}
+        for mode, targets in MODE_TARGETS.items()
+        for target in targets
+    }
+    for mode, targets in MODE_TARGETS.items():
         log_path = os.path.join(out_dir, f"gunicorn-{mode}.log")
         with server.gunicorn(log_path, BENCH_JIMMY_MODE=mode) as port:
-            url = f"http://{server.HOST}:{port}{JIMMYPAGE.path}"
             for number in range(plan.rounds):
-                for run_mode, target in MODE_RUNS:
-                    if run_mode != mode:
-                        continue
-                    runs = results.setdefault(f"{mode}:{target}", {"plain": [], "writes": []})
-                    server.warm(port, JIMMYPAGE.path)
-                    plain = wrk.run(url, plan.seconds)
-                    runs["plain"].append(plain.as_dict())
-                    server.warm(port, JIMMYPAGE.path)
+                for target in targets:
                     tag = f"mode-{mode}-{target}-{number}"
-                    written = write_phase(port, JIMMYPAGE, plan, out_dir, tag, target, mode)
-                    runs["writes"].append(written)
-                    log(
-                        f"  round {number + 1}/{plan.rounds} {mode:9} writes to {target:7} "
-                        f"{plain.requests_per_s:8.0f} req/s | with writes "
-                        f"{written['wrk']['requests_per_s']:8.0f} req/s, "
-                        f"p99 {written['wrk']['p99_ms']:7.1f} ms, "
-                        f"renders/write {written['renders_per_write']:.2f}"
-                    )
+                    runs = results[f"{mode}:{target}"]
+                    line = run_pair(port, JIMMYPAGE, plan, out_dir, tag, runs, target, mode)
+                    log(f"  round {number + 1}/{plan.rounds} {mode:9} writes to {target:7} {line}")
     return results

@@ -53,35 +53,41 @@ def http_plain(raw: dict) -> dict:
     return out
 
 
+def _under_writes(runs: dict) -> dict:
+    """The figures of one contender's runs with writes, next to its runs without."""
+    loaded = [run["wrk"] for run in runs["writes"]]
+    rps = _column(loaded, "requests_per_s")
+    p99 = _column(loaded, "p99_ms")
+    writes = [write for run in runs["writes"] for write in run["probe"]["writes"]]
+    fresh = [w["freshness_ms"] for w in writes if w["freshness_ms"] is not None]
+    renders = sum(run["renders"] for run in runs["writes"])
+    return {
+        "rps": Spread.of(rps),
+        "x_plain": Spread.of(ratios(rps, _column(runs["plain"], "requests_per_s"))),
+        "p50": Spread.of(_column(loaded, "p50_ms")),
+        "p99": Spread.of(p99),
+        "p99_x_plain": Spread.of(ratios(p99, _column(runs["plain"], "p99_ms"))),
+        "writes": len(writes),
+        "seen": len(fresh),
+        "fresh_median": statistics.median(fresh) if fresh else None,
+        "fresh_p90": percentile(fresh, 0.9) if fresh else None,
+        "fresh_max": max(fresh) if fresh else None,
+        "renders": renders,
+        "renders_per_write": renders / len(writes) if writes else None,
+        "errors": sum(_column(loaded, "errors"))
+        + sum(run["probe"]["poll_failures"] for run in runs["writes"]),
+    }
+
+
 def http_writes(raw: dict) -> dict:
     floor = [run["wrk"]["requests_per_s"] for run in raw[FLOOR.key]["writes"]]
     base = [run["wrk"]["requests_per_s"] for run in raw[BASELINE.key]["writes"]]
     out = {}
     for key, runs in raw.items():
-        loaded = [run["wrk"] for run in runs["writes"]]
-        rps = _column(loaded, "requests_per_s")
-        p99 = _column(loaded, "p99_ms")
-        writes = [write for run in runs["writes"] for write in run["probe"]["writes"]]
-        fresh = [w["freshness_ms"] for w in writes if w["freshness_ms"] is not None]
-        renders = sum(run["renders"] for run in runs["writes"])
-        out[key] = {
-            "rps": Spread.of(rps),
-            "x_plain": Spread.of(ratios(rps, _column(runs["plain"], "requests_per_s"))),
-            "x_baseline": Spread.of(ratios(rps, base)),
-            "x_floor": Spread.of(ratios(rps, floor)),
-            "p50": Spread.of(_column(loaded, "p50_ms")),
-            "p99": Spread.of(p99),
-            "p99_x_plain": Spread.of(ratios(p99, _column(runs["plain"], "p99_ms"))),
-            "writes": len(writes),
-            "seen": len(fresh),
-            "fresh_median": statistics.median(fresh) if fresh else None,
-            "fresh_p90": percentile(fresh, 0.9) if fresh else None,
-            "fresh_max": max(fresh) if fresh else None,
-            "renders": renders,
-            "renders_per_write": renders / len(writes) if writes else None,
-            "errors": sum(_column(loaded, "errors"))
-            + sum(run["probe"]["poll_failures"] for run in runs["writes"]),
-        }
+        row = out[key] = _under_writes(runs)
+        rps = _column([run["wrk"] for run in runs["writes"]], "requests_per_s")
+        row["x_baseline"] = Spread.of(ratios(rps, base))
+        row["x_floor"] = Spread.of(ratios(rps, floor))
     return out
 
 
@@ -89,27 +95,9 @@ def modes(raw: dict) -> dict:
     """Section 6: per ``mode:target`` run, the figures of ``http_writes`` and the poll statuses."""
     out = {}
     for key, runs in raw.items():
-        loaded = [run["wrk"] for run in runs["writes"]]
-        p99 = _column(loaded, "p99_ms")
-        writes = [write for run in runs["writes"] for write in run["probe"]["writes"]]
-        fresh = [w["freshness_ms"] for w in writes if w["freshness_ms"] is not None]
+        row = out[key] = _under_writes(runs)
         labels = [sample[2] for run in runs["writes"] for sample in run["probe"]["samples"]]
-        renders = sum(run["renders"] for run in runs["writes"])
-        out[key] = {
-            "rps": Spread.of(_column(loaded, "requests_per_s")),
-            "x_plain": Spread.of(
-                ratios(_column(loaded, "requests_per_s"), _column(runs["plain"], "requests_per_s"))
-            ),
-            "p99": Spread.of(p99),
-            "p99_x_plain": Spread.of(ratios(p99, _column(runs["plain"], "p99_ms"))),
-            "writes": len(writes),
-            "seen": len(fresh),
-            "fresh_median": statistics.median(fresh) if fresh else None,
-            "renders_per_write": renders / len(writes) if writes else None,
-            "hit_share": labels.count("hit") / len(labels) if labels else None,
-            "errors": sum(_column(loaded, "errors"))
-            + sum(run["probe"]["poll_failures"] for run in runs["writes"]),
-        }
+        row["hit_share"] = labels.count("hit") / len(labels) if labels else None
     return out
 
 
