@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import threading
 import time
@@ -162,3 +164,21 @@ class Timer:
     @property
     def seconds(self) -> float:
         return round(time.monotonic() - self.started, 1)
+
+
+@contextlib.contextmanager
+def live_site(**options):
+    """A ``LiveSite(**options)`` for the block, or a skip (a failure under CI) saying what is
+    missing: gunicorn, redis-server or PostgreSQL, or this cell of the matrix."""
+    reason = server_tests_here()
+    if reason:
+        pytest.skip(reason)
+    from .servers import postgres_available, redis_server_binary
+
+    require(importlib.util.find_spec("gunicorn") is not None, "gunicorn (the test extra)")
+    require(redis_server_binary() is not None, "redis-server")
+    require(postgres_available(), "PostgreSQL on 127.0.0.1:5432")
+    from .site import LiveSite
+
+    with LiveSite(**options) as live:
+        yield live

@@ -21,7 +21,6 @@ On the live site (gunicorn, a private PostgreSQL database behind a proxy, a priv
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import logging
 import subprocess
 import sys
@@ -42,10 +41,9 @@ from .servers import (
     PrivateRedis,
     TcpProxy,
     free_port,
-    postgres_available,
     redis_server_binary,
 )
-from .support import SETTINGS, STATUS, cache_keys, figure, require, server_tests_here
+from .support import SETTINGS, STATUS, cache_keys, figure, live_site, require
 
 
 def in_refresh_thread() -> bool:
@@ -206,15 +204,7 @@ def test_a_hung_refresh_holds_a_thread_and_its_lock_and_a_full_pool_refuses(monk
 
 @pytest.fixture(scope="module")
 def site():
-    reason = server_tests_here()
-    if reason:
-        pytest.skip(reason)
-    require(importlib.util.find_spec("gunicorn") is not None, "gunicorn (the test extra)")
-    require(redis_server_binary() is not None, "redis-server")
-    require(postgres_available(), "PostgreSQL on 127.0.0.1:5432")
-    from .site import LiveSite
-
-    with LiveSite(workers=2, threads=4, redis_timeout=0.25) as live:
+    with live_site(workers=2, threads=4, redis_timeout=0.25) as live:
         yield live
 
 

@@ -18,7 +18,6 @@ tests and since fixed in the core: they stay as regression tests (see docs/relia
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 
 import pytest
 from django.core.cache import caches
@@ -36,6 +35,7 @@ from .support import SETTINGS, STATUS, Timer, budget, cache_keys, figure, reset_
 from .visitors import (
     HARMLESS,
     WRITES,
+    ask_again,
     asks,
     identity_of,
     make_visitors,
@@ -149,11 +149,7 @@ def run_freshness(manual_refreshes) -> Tally:
                             label="page",
                         )
                     )
-                ask = replace(
-                    data.draw(st.sampled_from(pages), label="known page"),
-                    visitor=data.draw(st.sampled_from(VISITORS), label="visitor"),
-                    method=data.draw(st.sampled_from(["GET", "GET", "HEAD"]), label="method"),
-                )
+                ask = ask_again(data, pages, VISITORS)
                 visitor = visitors[ask.visitor]
                 raw = send(visitor, ask, method="GET", uncached=True)
                 cached = send(visitor, ask)

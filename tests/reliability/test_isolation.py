@@ -13,8 +13,6 @@ since fixed in the core: they stay as regression tests (see docs/reliability.md)
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client, override_settings
@@ -22,7 +20,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from .support import SETTINGS, STATUS, Timer, budget, figure, reset_jimmypage_state
-from .visitors import VISITOR_NAMES, WRITES, Oracle, asks, make_visitors, reset_data, send, write
+from .visitors import (
+    WRITES,
+    Oracle,
+    ask_again,
+    asks,
+    make_visitors,
+    reset_data,
+    send,
+    write,
+)
 
 # Requests per run in each mode: the CI profile tries at least 10,000 requests in all (in the
 # primary cell of the matrix; see support.scale()).
@@ -51,11 +58,7 @@ def run_isolation(manual_refreshes) -> Oracle:
                 # refreshes, and every chance for one visitor's page to reach another.
                 if not pages or data.draw(st.integers(0, 9), label="new page") == 0:
                     pages.append(data.draw(asks(), label="page"))
-                ask = replace(
-                    data.draw(st.sampled_from(pages), label="known page"),
-                    visitor=data.draw(st.sampled_from(VISITOR_NAMES), label="visitor"),
-                    method=data.draw(st.sampled_from(["GET", "GET", "HEAD"]), label="method"),
-                )
+                ask = ask_again(data, pages)
                 visitor = visitors[ask.visitor]
                 raw = send(visitor, ask, method="GET", uncached=True)
                 cached = send(visitor, ask)

@@ -8,13 +8,10 @@ profile (``JIMMYPAGE_LONG=1``) for 60 s. The same run without pytest:
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from .load import run_load
-from .servers import postgres_available, redis_server_binary
-from .support import LONG, figure, require, server_tests_here
+from .support import LONG, figure, live_site
 
 SECONDS = 60 if LONG else 12
 WORKERS, THREADS, REFRESH_THREADS = 2, 4, 2
@@ -22,15 +19,7 @@ WORKERS, THREADS, REFRESH_THREADS = 2, 4, 2
 
 @pytest.fixture(scope="module")
 def site():
-    reason = server_tests_here()
-    if reason:
-        pytest.skip(reason)
-    require(importlib.util.find_spec("gunicorn") is not None, "gunicorn (the test extra)")
-    require(redis_server_binary() is not None, "redis-server")
-    require(postgres_available(), "PostgreSQL on 127.0.0.1:5432")
-    from .site import LiveSite
-
-    with LiveSite(workers=WORKERS, threads=THREADS, refresh_threads=REFRESH_THREADS) as live:
+    with live_site(workers=WORKERS, threads=THREADS, refresh_threads=REFRESH_THREADS) as live:
         yield live
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from django.contrib.auth.models import User
@@ -155,6 +155,15 @@ def asks(visitors=VISITOR_NAMES, paths=PATHS, hosts=HOSTS, languages=LANGUAGES):
         language=st.sampled_from(languages),
         accept=st.sampled_from(ACCEPTS),
         flavour=st.sampled_from(FLAVOURS),
+    )
+
+
+def ask_again(data, pages: list[Ask], visitors=VISITOR_NAMES) -> Ask:
+    """One of the ``pages`` already asked for, now by any of ``visitors``, with GET or HEAD."""
+    return replace(
+        data.draw(st.sampled_from(pages), label="known page"),
+        visitor=data.draw(st.sampled_from(visitors), label="visitor"),
+        method=data.draw(st.sampled_from(["GET", "GET", "HEAD"]), label="method"),
     )
 
 
