@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.test import Client, modify_settings, override_settings
 
 import jimmypage
-from jimmypage import generations
+from jimmypage import entries, generations
 from tests.testapp.models import Article, Tag
 from tests.testapp.views import BEHAVIOUR, RENDERS
 
@@ -164,7 +164,7 @@ def test_warm_renders_pages_that_visitors_then_hit():
     assert "Warmed 3 URL(s): 3 miss." in text
     assert status("/page/") == "hit"
     assert status("/first/", HTTP_HOST="example.com") == "hit"
-    assert status("/slug/a/?a=1&b=2") == "hit"
+    assert status("/slug/a/?b=2&a=1") == "hit", "warmed as spelled"
     assert (RENDERS["page"], RENDERS["first"], RENDERS["with_kwargs"]) == (1, 1, 1)
     again = output("warm", "/page/")
     assert "200 hit" in lines_for(again, "/page/")[0]
@@ -278,7 +278,7 @@ def test_inspect_before_and_after_a_visit_and_after_a_write(settle):
     Client().get("/page/")
     after = inspect("/page/")
     assert after["key"] == before["key"]
-    assert caches["default"].get(after["key"])[0] == "p1", "the key is where the page is"
+    assert caches["default"].get(after["key"])[0] == entries.PAGE, "the key is where the page is"
     assert after["entry"] == "page" and after["status_code"] == 200
     assert after["fresh"] is True and 0 <= after["age"] < 60
     assert (

@@ -88,12 +88,22 @@ def test_repeated_query_parameters_keep_every_value():
 
 
 @override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
-def test_parameter_order_does_not_matter_but_value_order_does():
+def test_the_query_string_is_keyed_as_it_was_spelled():
+    """The view can show the query as sent (get_full_path), so each spelling is its own page."""
     client = Client()
-    client.get("/page/?a=1&b=2")
-    assert client.get("/page/?b=2&a=1")[STATUS] == "hit"
-    assert client.get("/page/?a=1&b=2&a=0")[STATUS] == "miss"
-    assert client.get("/page/?a=0&b=2&a=1")[STATUS] == "miss"
+    spellings = [
+        ("a=1&b=2", "b=2&a=1"),
+        ("a", "a="),
+        ("q=%FF", "q=%EF%BF%BD"),
+        ("q=%ZZ", "q=%25ZZ"),
+    ]
+    for first, second in spellings:
+        one = client.get(f"/page/?{first}")
+        two = client.get(f"/page/?{second}")
+        assert two[STATUS] == "miss", (first, second)
+        assert f"full_path=/page/?{second}".encode() in two.content
+        assert client.get(f"/page/?{first}")[STATUS] == "hit"
+        assert f"full_path=/page/?{first}".encode() in one.content
 
 
 @override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)

@@ -134,3 +134,22 @@ def test_per_table_copies_go_stale_on_their_tables_only():
 def test_disabled_means_no_copies():
     get("/page/")
     assert get("/page/")[STATUS] == "bypass"
+
+
+@override_settings(
+    MIDDLEWARE=[
+        "jimmypage.middleware.AnonymousHitMiddleware",
+        "tests.stack_counter.CountingMiddleware",
+        "tests.stack_counter.RawCookieMiddleware",
+        *settings.MIDDLEWARE,
+    ],
+    JIMMY_PAGE_STATUS_HEADER=STATUS,
+)
+def test_a_response_with_a_raw_set_cookie_header_is_never_copied():
+    """A cookie one visitor was given must never be replayed to the next."""
+    first = get("/page/?raw-cookie")
+    second = get("/page/?raw-cookie")
+    assert first["Set-Cookie"] == "visitor=one"
+    assert second["Set-Cookie"] == "visitor=one", "set again by the middleware, not replayed"
+    assert stack_counter.reached == ["/page/", "/page/"], "no copy answered the second visitor"
+    assert RENDERS["page"] == 1, "cache_page stored the view's page, without the cookie"

@@ -86,3 +86,66 @@ def test_render_that_adds_a_message_is_not_stored():
     client = Client()
     assert client.get("/adds-message/")[STATUS] == "miss"
     assert Client().get("/adds-message/")[STATUS] == "miss"
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+@pytest.mark.parametrize("header", ["Set-Cookie:flavour=oat", "set-cookie:flavour=oat; Path=/"])
+def test_a_raw_set_cookie_header_is_never_stored(header):
+    """However the cookie got there: set_cookie() or a header written by hand."""
+    response = twice(f"/headers/?h={header}")
+    assert response[STATUS] == "miss"
+    assert RENDERS["headers_page"] == 2
+
+
+def _middleware_after_the_view(*names):
+    from django.conf import settings
+
+    return override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, *names])
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_a_hit_keeps_what_the_view_told_the_clickjacking_middleware():
+    with _middleware_after_the_view("django.middleware.clickjacking.XFrameOptionsMiddleware"):
+        miss = Client().get("/framable/")
+        hit = Client().get("/framable/")
+    assert (miss[STATUS], hit[STATUS]) == ("miss", "hit")
+    assert not miss.has_header("X-Frame-Options")
+    assert not hit.has_header("X-Frame-Options")
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS, SECURE_CSP={"default-src": ["'self'"]})
+def test_a_hit_keeps_the_views_own_content_security_policy():
+    django = pytest.importorskip("django")
+    if django.VERSION < (6, 0):
+        pytest.skip("csp_override and the CSP middleware are new in Django 6.0")
+    with _middleware_after_the_view("django.middleware.csp.ContentSecurityPolicyMiddleware"):
+        miss = Client().get("/strict-csp/")
+        hit = Client().get("/strict-csp/")
+    assert (miss[STATUS], hit[STATUS]) == ("miss", "hit")
+    assert miss["Content-Security-Policy"] == "default-src 'none'"
+    assert hit["Content-Security-Policy"] == "default-src 'none'"
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_a_render_that_used_the_csp_nonce_is_not_stored():
+    django = pytest.importorskip("django")
+    if django.VERSION < (6, 0):
+        pytest.skip("the CSP nonce is new in Django 6.0")
+    from django.utils.csp import CSP
+
+    policy = override_settings(SECURE_CSP={"script-src": [CSP.NONCE]})
+    csp = _middleware_after_the_view("django.middleware.csp.ContentSecurityPolicyMiddleware")
+    with policy, csp:
+        first = Client().get("/csp-nonce/")
+        second = Client().get("/csp-nonce/")
+    assert second[STATUS] == "miss"
+    for response in (first, second):
+        nonce = response.content.decode().split("nonce='")[1].split("'")[0]
+        assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
+
+
+def test_a_view_that_returns_no_response_fails_as_it_would_without_the_cache():
+    """Django's own error names the view; jimmypage adds nothing of its own."""
+    client = Client(raise_request_exception=True)
+    with pytest.raises(ValueError, match="didn't return an HttpResponse object"):
+        client.get("/not-a-response/")

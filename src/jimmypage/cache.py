@@ -144,7 +144,14 @@ class PageCache:
             reads.stop()
 
     def after_render(self, request: HttpRequest, response: HttpResponseBase, plan: Plan):
-        """Store what the view rendered (now, or once a template response has rendered)."""
+        """Store what the view rendered (now, or once a template response has rendered).
+
+        Anything but a response (a bug in the view) goes back untouched, so that Django's
+        handler reports it as it would without the cache.
+        """
+        if not isinstance(response, HttpResponseBase):
+            self.stop_recording(plan)
+            return response
         if plan.ticket is not None:
             if isinstance(response, SimpleTemplateResponse):
                 response.render()

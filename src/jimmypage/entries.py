@@ -1,9 +1,16 @@
 """Responses to and from the compact records stored in the cache.
 
 A page entry is a plain tuple, cheap to pickle and unpickle, never a pickled ``HttpResponse``:
-``(PAGE, status, headers, body, stamp, rendered_at)``. A page whose response named request
-headers in ``Vary`` stores a marker at its base key instead, ``(VARY, meta_names)``, and the page
-itself under a key that includes the values of those headers.
+``(PAGE, status, headers, body, stamp, rendered_at, attributes)``. A page whose response named
+request headers in ``Vary`` stores a marker at its base key instead, ``(VARY, meta_names)``, and
+the page itself under a key that includes the values of those headers.
+
+``attributes`` are what the view (or a decorator around it) set on the response object for the
+middleware after it: Django's ``XFrameOptionsMiddleware`` reads ``xframe_options_exempt``, its
+``ContentSecurityPolicyMiddleware`` (6.0+) ``_csp_config`` and ``_csp_ro_config``, and
+third-party middleware read others (django-csp's ``_csp_exempt``, ``_csp_update``...). A hit
+must look to the rest of the stack exactly like the miss did, so every attribute holding plain
+data is kept; objects (a template response's context, the request) are not.
 """
 
 from __future__ import annotations
@@ -15,20 +22,56 @@ from django.http import HttpResponse
 
 from .rules import header_tokens
 
-PAGE = "p1"
+PAGE = "p2"
 VARY = "v1"
 
-Entry = tuple  # (PAGE, status, headers, body, stamp, rendered_at)
+Entry = tuple  # (PAGE, status, headers, body, stamp, rendered_at, attributes)
+
+# Attributes every response has, or that describe how it was made rather than what the
+# middleware after the view must know; ``jimmypage_*`` are set by jimmypage on each answer.
+_OWN_ATTRIBUTES = frozenset(vars(HttpResponse())) | {
+    "template_name",
+    "context_data",
+    "using",
+    "_request",
+    "_post_render_callbacks",
+    "_is_rendered",
+    "_resource_closers",
+    "_handler_class",
+    "status_code",
+}
+_PLAIN = (str, bytes, int, float, bool, type(None))
 
 
 def page_entry(response: HttpResponse, stamp) -> Entry:
     """The record of a rendered, cacheable ``response`` stamped with its generations."""
     headers = tuple(response.headers.items())
-    return (PAGE, response.status_code, headers, response.content, stamp, time.time())
+    attributes = response_attributes(response)
+    return (PAGE, response.status_code, headers, response.content, stamp, time.time(), attributes)
+
+
+def response_attributes(response: HttpResponse) -> dict[str, Any]:
+    """The plain-data attributes set on ``response`` for the middleware that runs after the view."""
+    return {
+        name: value
+        for name, value in vars(response).items()
+        if name not in _OWN_ATTRIBUTES and not name.startswith("jimmypage_") and _is_plain(value)
+    }
+
+
+def _is_plain(value: Any) -> bool:
+    """True for data that survives any cache serializer unchanged: no objects with behaviour."""
+    if isinstance(value, _PLAIN):
+        return True
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return all(_is_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(_is_plain(key) and _is_plain(item) for key, item in value.items())
+    return False
 
 
 def is_page(value: Any) -> bool:
-    return type(value) is tuple and len(value) == 6 and value[0] == PAGE
+    return type(value) is tuple and len(value) == 7 and value[0] == PAGE
 
 
 def is_vary_marker(value: Any) -> bool:
@@ -36,9 +79,12 @@ def is_vary_marker(value: Any) -> bool:
 
 
 def to_response(entry: Entry) -> HttpResponse:
-    """A new response with the stored status, headers and body."""
-    _, status, headers, body, _, _ = entry
-    return HttpResponse(body, status=status, headers=dict(headers))
+    """A new response with the stored status, headers, body and attributes."""
+    _, status, headers, body, _, _, attributes = entry
+    response = HttpResponse(body, status=status, headers=dict(headers))
+    if attributes:
+        response.__dict__.update(attributes)
+    return response
 
 
 def stamp_of(entry: Entry):

@@ -45,7 +45,7 @@ def inspect_page(request: HttpRequest) -> dict:
     stamp = entries.stamp_of(entry)
     needed = generations.needed_keys(stamp)
     tokens = {**found, **(backend.get_many(list(needed)) or {})} if needed else found
-    _, status, headers, body, _, _ = entry
+    status, headers, body = entry[1:4]
     content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
     report.update(
         entry="page",

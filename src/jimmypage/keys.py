@@ -2,8 +2,12 @@
 
 A key is a fixed-length hash, safe for memcached whatever the URL holds. Two requests share a key
 only when the same view would give them the same page: same scheme, host, path (with the script
-prefix), query (every value of every parameter; parameter order does not matter), language, time
-zone and visitor.
+prefix), query string, language, time zone and visitor.
+
+The query string is keyed as it was sent, not as ``request.GET`` decodes it: a view can see the
+spelling (``get_full_path()``, ``request.META["QUERY_STRING"]``, the order of ``request.GET``),
+so ``?a`` and ``?a=``, ``%FF`` and ``%EF%BF%BD``, or ``?a=1&b=2`` and ``?b=2&a=1`` are pages of
+their own, as they are for Django's ``cache_page``.
 """
 
 from __future__ import annotations
@@ -58,6 +62,11 @@ def _digest(parts: tuple) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
+def query_string(request: HttpRequest) -> str:
+    """The query string as the visitor sent it: what ``request.GET`` and the view are made from."""
+    return request.META.get("QUERY_STRING", "")
+
+
 def base_key(request: HttpRequest) -> str:
     """The key of the page at this URL for this visitor, before any ``Vary`` header is applied.
 
@@ -68,7 +77,7 @@ def base_key(request: HttpRequest) -> str:
         request.scheme,
         request.get_host(),
         request.path,
-        sorted(request.GET.lists()),
+        query_string(request),
         translation.get_language(),
         timezone.get_current_timezone_name(),
         visitor(request),

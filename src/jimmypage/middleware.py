@@ -21,7 +21,7 @@ import hashlib
 
 from django.http import HttpRequest, HttpResponseBase
 
-from . import backend, conf, entries, generations, log, rules, signals, stats
+from . import backend, conf, entries, generations, keys, log, rules, signals, stats
 
 # Vary'd request headers of each URL's responses, learnt from the responses themselves. A URL
 # this process has not seen yet goes through the stack once.
@@ -41,7 +41,7 @@ def _cookieless_get(request: HttpRequest) -> bool:
 
 def _base_key(request: HttpRequest) -> str:
     """The key of a URL for cookieless visitors, before the Vary'd headers are applied."""
-    parts = (request.scheme, request.get_host(), request.path, sorted(request.GET.lists()))
+    parts = (request.scheme, request.get_host(), request.path, keys.query_string(request))
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
     return f"{conf.key_prefix()}:anon:{digest}"
 
@@ -103,7 +103,7 @@ class AnonymousHitMiddleware:
         stamp = getattr(response, "jimmypage_stamp", None)
         if stamp is None or getattr(response, "jimmypage_status", None) not in ("hit", "miss"):
             return
-        if request.method != "GET" or self.refusal(response) is not None:
+        if request.method != "GET" or rules.response_refusal(response) is not None:
             return
         names = tuple(name for name in entries.vary_meta_names(response) if name != "HTTP_COOKIE")
         if _vary_names.get(base) != names:
@@ -112,16 +112,3 @@ class AnonymousHitMiddleware:
             _vary_names[base] = names
         key = _variant_key(base, request, names)
         backend.put(key, entries.page_entry(response, stamp), response.jimmypage_timeout)
-
-    @staticmethod
-    def refusal(response: HttpResponseBase) -> str | None:
-        """Why the final response must not be copied (``Vary: Cookie`` is fine: no cookie)."""
-        if response.status_code != 200 or response.streaming or response.cookies:
-            return "not a plain 200 without cookies"
-        if rules.cache_control_directives(response) & rules.PRIVATE_CACHE_CONTROL:
-            return "private"
-        if "*" in rules.header_tokens(response.get("Vary", "")):
-            return "Vary: *"
-        if "no-cache" in response.get("Pragma", "").lower():
-            return "Pragma: no-cache"
-        return None

@@ -96,7 +96,7 @@ class Snapshot:
             host=request.get_host(),
             script_prefix=script_prefix,
             path_info=path_info,
-            query_string=request.GET.urlencode(),
+            query_string=keys.query_string(request),
             headers=headers,
             language=translation.get_language(),
             timezone=timezone.get_current_timezone_name(),

@@ -46,6 +46,20 @@ def used_csrf_token(request: HttpRequest) -> bool:
     return bool(meta.get("CSRF_COOKIE_NEEDS_UPDATE") or meta.get("CSRF_COOKIE_USED"))
 
 
+def used_csp_nonce(request: HttpRequest) -> bool:
+    """True when the render used the CSP nonce (Django 6.0+), which is new for every response.
+
+    A page holding one nonce would be served with the header of another: its scripts blocked.
+    """
+    # Django's LazyNonce is true once it was generated, false before.
+    return bool(getattr(request, "_csp_nonce", None))
+
+
+def sets_cookies(response: HttpResponseBase) -> bool:
+    """True when ``response`` sets a cookie, through ``set_cookie()`` or a raw header."""
+    return bool(response.cookies) or response.has_header("Set-Cookie")
+
+
 def cache_control_directives(response: HttpResponseBase) -> set[str]:
     """The lower-cased directive names of the response's ``Cache-Control`` header."""
     if not response.has_header("Cache-Control"):
@@ -56,23 +70,39 @@ def cache_control_directives(response: HttpResponseBase) -> set[str]:
     }
 
 
-def store_refusal(request: HttpRequest, response: HttpResponseBase) -> str | None:
-    """Why this rendered response must not be stored, or ``None`` if it may."""
+def response_refusal(response: HttpResponseBase) -> str | None:
+    """Why ``response`` may not be shared with other visitors, or ``None`` if it may.
+
+    ``Vary: Cookie`` is left to the caller: it rules a page out for ``cache_page``, whose
+    visitors carry cookies, but not for copies served only to visitors without any.
+    """
     if response.status_code != 200:
         return f"status {response.status_code}"
     if response.streaming:
         return "streaming response"
-    if response.cookies:
+    if sets_cookies(response):
         return "response sets cookies"
     private = cache_control_directives(response) & PRIVATE_CACHE_CONTROL
     if private:
         return f"Cache-Control: {', '.join(sorted(private))}"
-    if has_vary_header(response, "*") or has_vary_header(response, "Cookie"):
-        return f"Vary: {response.headers['Vary']}"
+    if has_vary_header(response, "*"):
+        return "Vary: *"
     if "no-cache" in response.get("Pragma", "").lower():
         return "Pragma: no-cache"
+    return None
+
+
+def store_refusal(request: HttpRequest, response: HttpResponseBase) -> str | None:
+    """Why this rendered response must not be stored, or ``None`` if it may."""
+    refusal = response_refusal(response)
+    if refusal is not None:
+        return refusal
+    if has_vary_header(response, "Cookie"):
+        return f"Vary: {response.headers['Vary']}"
     if used_csrf_token(request):
         return "render used the CSRF token"
+    if used_csp_nonce(request):
+        return "render used the CSP nonce"
     if getattr(getattr(request, "session", None), "modified", False):
         return "render changed the session"
     if has_messages(request):

@@ -9,6 +9,7 @@ from django.middleware.csrf import get_token
 from django.template.response import TemplateResponse
 from django.utils import timezone, translation
 from django.utils.decorators import method_decorator
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.generic import TemplateView
 
 from jimmypage.cache import cache_page
@@ -40,6 +41,7 @@ def describe(request, name):
         f"{name}|user={user}|lang={translation.get_language()}|host={request.get_host()}"
         f"|path={request.path}|query={query}|cart={request.session.get('cart')}"
         f"|articles={titles}|tz={timezone.get_current_timezone_name()}"
+        f"|full_path={request.get_full_path()}"
     )
 
 
@@ -140,6 +142,44 @@ def headers_page(request):
         name, value = header.split(":", 1)
         response[name] = value
     return response
+
+
+@cache_page
+@xframe_options_exempt
+def framable_page(request):
+    """May be framed: a hit must keep telling XFrameOptionsMiddleware so."""
+    _rendered("framable_page", request)
+    return HttpResponse("framable")
+
+
+def _with_csp_override(view):
+    """Django 6.0+'s per-view policy, stricter than the site's (``none`` before 6.0)."""
+    try:
+        from django.views.decorators.csp import csp_override
+    except ImportError:
+        return view
+    return csp_override({"default-src": ["'none'"]})(view)
+
+
+@cache_page
+@_with_csp_override
+def strict_csp_page(request):
+    _rendered("strict_csp_page", request)
+    return HttpResponse("strict policy")
+
+
+@cache_page
+def csp_nonce_page(request):
+    """Shows the CSP nonce (Django 6.0+): each response has its own, so this is never stored."""
+    _rendered("csp_nonce_page", request)
+    nonce = getattr(request, "_csp_nonce", None)
+    return HttpResponse(f"<script nonce='{nonce}'></script>")
+
+
+@cache_page
+def not_a_response(request):
+    """A bug in a site: the view forgets to return its response."""
+    _rendered("not_a_response", request)
 
 
 @cache_page
