@@ -1,6 +1,9 @@
 """A middleware that counts the requests reaching it, to see what the stack did."""
 
-reached: list[str] = []
+from jimmypage.refresh import is_refresh
+
+reached: list[str] = []  # the paths of live requests that reached the stack
+refreshed: list[str] = []  # the paths of background refreshes that went through it
 
 
 class CountingMiddleware:
@@ -8,7 +11,7 @@ class CountingMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        reached.append(request.path)
+        (refreshed if is_refresh(request) else reached).append(request.path)
         return self.get_response(request)
 
 

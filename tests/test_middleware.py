@@ -28,6 +28,7 @@ def fresh_counts():
     from jimmypage import middleware
 
     stack_counter.reached.clear()
+    stack_counter.refreshed.clear()
     middleware._vary_names.clear()
 
 
@@ -68,6 +69,7 @@ def test_a_stale_copy_goes_through_the_stack_and_the_refresh(settle):
     again = get("/page/")
     assert again[STATUS] == "hit" and again.content == through.content
     assert stack_counter.reached == ["/page/"] * 3
+    assert stack_counter.refreshed == ["/page/"], "the refresh went through the stack too"
 
 
 @early

@@ -32,6 +32,7 @@ def twice(path, **extra):
         "h=Vary:*",
         "h=Vary:Accept-Encoding, Cookie",
         "h=Pragma:no-cache",
+        'h=Clear-Site-Data:"cookies"',
     ],
 )
 def test_responses_that_are_never_stored(query):
@@ -144,8 +145,24 @@ def test_a_render_that_used_the_csp_nonce_is_not_stored():
         assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
 
 
-def test_a_view_that_returns_no_response_fails_as_it_would_without_the_cache():
+@pytest.mark.parametrize("path", ["/not-a-response/", "/async-not-a-response/"])
+def test_a_view_that_returns_no_response_fails_as_it_would_without_the_cache(path):
     """Django's own error names the view; jimmypage adds nothing of its own."""
     client = Client(raise_request_exception=True)
     with pytest.raises(ValueError, match="didn't return an HttpResponse object"):
-        client.get("/not-a-response/")
+        client.get(path)
+
+
+def test_a_view_that_returns_a_string_fails_outside_jimmypage():
+    """Django has no message for this one: whatever fails first, it is not jimmypage's code."""
+    client = Client(raise_request_exception=True)
+    with pytest.raises(Exception) as failure:
+        client.get("/a-string/")
+    assert "jimmypage" not in failure.traceback[-1].path.parts
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_a_hit_keeps_the_views_own_reason_phrase():
+    miss, hit = Client().get("/reason/"), Client().get("/reason/")
+    assert (miss[STATUS], hit[STATUS]) == ("miss", "hit")
+    assert miss.reason_phrase == hit.reason_phrase == "Fine Indeed"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import SimpleTemplateResponse
 
 from . import (
@@ -76,8 +76,8 @@ class PageCache:
                 self.start_recording(plan)
                 try:
                     response = await view(request, *args, **kwargs)
-                except BaseException:
-                    self.stop_recording(plan)
+                except BaseException as exc:
+                    self.failed(plan, exc)
                     raise
                 return await sync_to_async(self.after_render)(request, response, plan)
 
@@ -91,8 +91,8 @@ class PageCache:
             self.start_recording(plan)
             try:
                 response = view(request, *args, **kwargs)
-            except BaseException:
-                self.stop_recording(plan)
+            except BaseException as exc:
+                self.failed(plan, exc)
                 raise
             return self.after_render(request, response, plan)
 
@@ -102,6 +102,8 @@ class PageCache:
         """Decide from the cache, in one round trip when the page has no ``Vary``."""
         ticket = refresh.ticket_of(request)
         if ticket is not None:
+            if not refresh.admit(request, ticket):
+                return Plan(BYPASS, "refresh deferred", HttpResponse(status=204), ticket=ticket)
             before = generations.before_render(generations.read())
             return Plan(MISS, "refresh", base=keys.base_key(request), before=before, ticket=ticket)
         reason = rules.bypass_reason(request)
@@ -114,10 +116,9 @@ class PageCache:
             return Plan(BYPASS, "cache unavailable")
         global_token = generations.settle_pending(found.get(generation_keys[0]))
         entry = found.get(base)
-        key, meta_names = base, ()
+        key = base
         if entries.is_vary_marker(entry):
-            meta_names = entry[1]
-            key = keys.variant_key(base, request, meta_names)
+            key = keys.variant_key(base, request, entry[1])
             entry = backend.get(key)
         if not entries.is_page(entry):
             # A HEAD is answered from the GET page but never stored: nothing to stamp.
@@ -130,7 +131,7 @@ class PageCache:
         if generations.is_current(stamp, global_token, found):
             return Plan(HIT, "fresh", response, age, stamp)
         generation = generations.fingerprint(stamp, global_token, found)
-        started = refresh.start(request, key, generation, meta_names)
+        started = refresh.start(request, key, generation)
         reason = "refresh started" if started else "refresh already running"
         return Plan(STALE, reason, response, age)
 
@@ -142,6 +143,12 @@ class PageCache:
     def stop_recording(self, plan: Plan) -> None:
         if plan.reads is not None:
             reads.stop()
+
+    def failed(self, plan: Plan, exc: BaseException) -> None:
+        """The view raised: stop recording, and tell a refresh what went wrong."""
+        self.stop_recording(plan)
+        if plan.ticket is not None:
+            plan.ticket.error = exc
 
     def after_render(self, request: HttpRequest, response: HttpResponseBase, plan: Plan):
         """Store what the view rendered (now, or once a template response has rendered).

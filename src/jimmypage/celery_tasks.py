@@ -20,7 +20,8 @@ TASK_NAME = "jimmypage.refresh_page"
 @shared_task(name=TASK_NAME, ignore_result=True)
 def refresh_page(data: dict, lock: str) -> str:
     """Render and store the snapshotted page again; always frees ``lock``."""
-    from .refresh import Snapshot, run
+    from .refresh import run
+    from .snapshots import Snapshot
 
     return run(Snapshot.from_data(data), lock)
 

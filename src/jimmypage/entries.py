@@ -27,19 +27,27 @@ VARY = "v1"
 
 Entry = tuple  # (PAGE, status, headers, body, stamp, rendered_at, attributes)
 
-# Attributes every response has, or that describe how it was made rather than what the
-# middleware after the view must know; ``jimmypage_*`` are set by jimmypage on each answer.
-_OWN_ATTRIBUTES = frozenset(vars(HttpResponse())) | {
-    "template_name",
-    "context_data",
-    "using",
-    "_request",
-    "_post_render_callbacks",
-    "_is_rendered",
-    "_resource_closers",
-    "_handler_class",
-    "status_code",
-}
+# Attributes that describe how a response was made, not what the middleware after the view must
+# know; ``jimmypage_*`` are set by jimmypage on each answer. Others that every response has are
+# kept only when the view changed them (a custom ``reason`` phrase, say).
+_NOT_KEPT = frozenset(
+    {
+        "headers",
+        "cookies",
+        "closed",
+        "status_code",
+        "_container",
+        "_resource_closers",
+        "_handler_class",
+        "template_name",
+        "context_data",
+        "using",
+        "_request",
+        "_post_render_callbacks",
+        "_is_rendered",
+    }
+)
+_DEFAULTS = vars(HttpResponse())
 _PLAIN = (str, bytes, int, float, bool, type(None))
 
 
@@ -55,7 +63,10 @@ def response_attributes(response: HttpResponse) -> dict[str, Any]:
     return {
         name: value
         for name, value in vars(response).items()
-        if name not in _OWN_ATTRIBUTES and not name.startswith("jimmypage_") and _is_plain(value)
+        if name not in _NOT_KEPT
+        and not name.startswith("jimmypage_")
+        and (name not in _DEFAULTS or value != _DEFAULTS[name])
+        and _is_plain(value)
     }
 
 

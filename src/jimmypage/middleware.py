@@ -21,7 +21,7 @@ import hashlib
 
 from django.http import HttpRequest, HttpResponseBase
 
-from . import backend, conf, entries, generations, keys, log, rules, signals, stats
+from . import backend, conf, entries, generations, keys, log, refresh, rules, signals, stats
 
 # Vary'd request headers of each URL's responses, learnt from the responses themselves. A URL
 # this process has not seen yet goes through the stack once.
@@ -58,7 +58,7 @@ class AnonymousHitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if not _cookieless_get(request):
+        if not _cookieless_get(request) or refresh.is_refresh(request):
             return self.get_response(request)
         try:
             base = _base_key(request)

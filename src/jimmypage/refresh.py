@@ -1,38 +1,39 @@
 """Refreshing stale pages in the background, once per page and generation in the cluster.
 
-A refresh never touches the live request. ``Snapshot`` keeps the plain data that decide the page
-(scheme, host, path, query, the Vary'd headers, language, time zone, urlconf, visitor), and the
-refresh rebuilds a request from it, resolves its URL and calls the view, through every decorator
-on it. The ``cache_page`` wrapper recognises the rebuilt request by its ``Ticket``, renders and
-stores the page with the generation it read before rendering.
+A refresh never touches the live request. A ``Snapshot`` (``snapshots.py``) keeps the plain data
+the site's stack reads to build the page; the refresh rebuilds a request from it and sends it
+through the site's own middleware chain, URL resolution and every decorator of the view, as a
+live request would go. The ``cache_page`` wrapper recognises the rebuilt request by its
+``Ticket``, renders and stores the page with the generations it read before rendering.
+
+A refresh changes nothing of the visitor's: the session it loads is never saved, and a request
+with messages waiting for the visitor is not rendered at all (the render would consume them).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import io
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from functools import partial
-from importlib import import_module
 
-from asgiref.sync import async_to_sync, iscoroutinefunction
-from django.apps import apps
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.handlers.wsgi import WSGIRequest
+from django.core.handlers.base import BaseHandler
+from django.core.signals import setting_changed
 from django.db import connections, transaction
 from django.http import Http404, HttpRequest
-from django.urls import get_script_prefix, get_urlconf, resolve, set_script_prefix, set_urlconf
+from django.urls import get_script_prefix, get_urlconf, set_script_prefix, set_urlconf
 from django.utils import timezone, translation
 
-from . import backend, conf, entries, generations, keys, signals, stats
+from . import backend, conf, entries, generations, keys, rules, signals, stats
 from .executors import executor
+from .snapshots import Snapshot
 
 logger = logging.getLogger("jimmypage")
 
-STORED, REMOVED = "stored", "removed"
+STORED, REMOVED, DEFERRED = "stored", "removed", "deferred"
+__all__ = ["Snapshot", "Ticket", "is_refresh", "run", "start", "ticket_of"]
 
 
 @dataclass
@@ -41,126 +42,39 @@ class Ticket:
 
     key: str
     outcome: str | None = None
+    error: BaseException | None = None  # what the view raised, if it did
 
 
 def ticket_of(request: HttpRequest) -> Ticket | None:
     return getattr(request, "_jimmypage_ticket", None)
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """The plain data a refresh needs to render a page again, in any thread or process."""
-
-    key: str
-    scheme: str
-    host: str
-    script_prefix: str
-    path_info: str
-    query_string: str
-    headers: tuple[tuple[str, str], ...]
-    language: str | None
-    timezone: str
-    urlconf: str | None
-    session_key: str | None
-    user_pk: str | None
-
-    def to_data(self) -> dict:
-        """The snapshot as JSON-compatible data, for a task queue."""
-        data = dataclasses.asdict(self)
-        data["headers"] = [list(pair) for pair in self.headers]
-        return data
-
-    @classmethod
-    def from_data(cls, data: dict) -> Snapshot:
-        """The snapshot that ``to_data`` turned into ``data``."""
-        return cls(**{**data, "headers": tuple(tuple(pair) for pair in data["headers"])})
-
-    @classmethod
-    def of(cls, request: HttpRequest, key: str, meta_names: tuple[str, ...]) -> Snapshot:
-        """What decides the page ``request`` asked for, stored under ``key``."""
-        names = set(meta_names) | {"HTTP_AUTHORIZATION"}
-        meta = request.META
-        headers = tuple((name, meta[name]) for name in sorted(names) if name in meta)
-        path, path_info = request.path, request.path_info
-        script_prefix = path[: len(path) - len(path_info)] if path.endswith(path_info) else ""
-        user = getattr(request, "user", None)
-        session = getattr(request, "session", None)
-        urlconf = getattr(request, "urlconf", None)
-        logged_in = user is not None and user.is_authenticated
-        # The shared anonymous page is rebuilt without anybody's session, so no visitor's
-        # session data can reach it.
-        shares_nothing = session is not None and (logged_in or not session.is_empty())
-        return cls(
-            key=key,
-            scheme=request.scheme,
-            host=request.get_host(),
-            script_prefix=script_prefix,
-            path_info=path_info,
-            query_string=keys.query_string(request),
-            headers=headers,
-            language=translation.get_language(),
-            timezone=timezone.get_current_timezone_name(),
-            urlconf=urlconf if isinstance(urlconf, str) else None,
-            session_key=session.session_key if shares_nothing else None,
-            user_pk=str(user.pk) if logged_in else None,
-        )
-
-    def build_request(self) -> HttpRequest:
-        """A new GET request equal to the snapshotted one in everything that keys the page."""
-        host, _, port = self.host.partition(":")
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "SCRIPT_NAME": _to_wsgi(self.script_prefix),
-            "PATH_INFO": _to_wsgi(self.path_info),
-            "QUERY_STRING": self.query_string,
-            "SERVER_NAME": host,
-            "SERVER_PORT": port or ("443" if self.scheme == "https" else "80"),
-            "HTTP_HOST": self.host,
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.url_scheme": self.scheme,
-            "wsgi.input": io.BytesIO(b""),
-        }
-        environ.update(self.headers)
-        if self.session_key:
-            environ["HTTP_COOKIE"] = f"{settings.SESSION_COOKIE_NAME}={self.session_key}"
-        request = WSGIRequest(environ)
-        if self.language:
-            request.LANGUAGE_CODE = self.language  # as LocaleMiddleware sets it
-        if self.urlconf:
-            request.urlconf = self.urlconf
-        _attach_visitor(request, self)
-        return request
+def is_refresh(request: HttpRequest) -> bool:
+    """True for the request of a background refresh (for middleware that counts visits, say)."""
+    return ticket_of(request) is not None
 
 
-def _to_wsgi(text: str) -> str:
-    """WSGI carries paths as bytes decoded as latin-1."""
-    return text.encode().decode("iso-8859-1")
+def admit(request: HttpRequest, ticket: Ticket) -> bool:
+    """Prepare the refresh's request for the view; ``False`` if the view must not run at all.
+
+    Called by ``cache_page`` once the middleware has run: the session the middleware loaded is
+    made unsaveable, and messages waiting for the visitor leave the refresh for later (a live
+    request with messages bypasses the cache, and a render would consume them).
+    """
+    session = getattr(request, "session", None)
+    if session is not None:
+        session.save = _never_saved
+    if rules.has_messages(request):
+        ticket.outcome = DEFERRED
+        return False
+    return True
 
 
-def _attach_visitor(request: HttpRequest, snapshot: Snapshot) -> None:
-    """Give the rebuilt request the session and user that the middleware gave the live one."""
-    engine = import_module(settings.SESSION_ENGINE)
-    request.session = engine.SessionStore(snapshot.session_key)
-    if not apps.is_installed("django.contrib.auth"):
-        return
-    from django.contrib.auth import get_user, get_user_model
-    from django.contrib.auth.models import AnonymousUser
-
-    user = get_user(request) if snapshot.session_key else AnonymousUser()
-    if snapshot.user_pk is not None and not user.is_authenticated:
-        # Authenticated without a session (a custom middleware): load the user by key.
-        model = get_user_model()
-        user = model._default_manager.filter(pk=snapshot.user_pk, is_active=True).first()
-        user = user or AnonymousUser()
-    request.user = user
-
-    async def auser():
-        return user
-
-    request.auser = auser
+def _never_saved(*args, **kwargs) -> None:
+    """A refresh's session: the visitor's own, which the refresh must not change."""
 
 
-def start(request: HttpRequest, key: str, generation: str | None, meta_names) -> bool:
+def start(request: HttpRequest, key: str, generation: str | None) -> bool:
     """Start the one refresh of the page at ``key`` for ``generation``, unless one runs.
 
     ``cache.add`` is atomic in the shared cache, so one request in the whole cluster wins the
@@ -170,7 +84,7 @@ def start(request: HttpRequest, key: str, generation: str | None, meta_names) ->
     executor when the transaction commits: a worker must see what the request committed, and a
     rolled-back request leaves no lock behind. ``True`` then means "planned".
     """
-    snapshot = Snapshot.of(request, key, meta_names)
+    snapshot = Snapshot.of(request, key)
     lock = keys.lock_key(key, generation)
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(partial(submit, snapshot, lock))
@@ -240,11 +154,7 @@ def run(snapshot: Snapshot, lock: str) -> str:
     try:
         if _is_fresh(snapshot.key):
             return "already fresh"
-        try:
-            outcome = render(snapshot)
-        except (Http404, PermissionDenied):
-            backend.delete(snapshot.key)
-            outcome = REMOVED
+        outcome = render(snapshot)
     except Exception as exc:
         failed = True
         logger.exception(
@@ -279,27 +189,65 @@ def _is_fresh(key: str) -> bool:
 
 
 def render(snapshot: Snapshot) -> str:
-    """Call the view for the rebuilt request; the ``cache_page`` wrapper stores the page."""
+    """Send the rebuilt request through the site's stack; ``cache_page`` stores the page.
+
+    What the view did decides: a stored page, or a removed one when the page is no longer
+    cacheable for this key (it raised ``Http404``/``PermissionDenied``, or answers otherwise now).
+    Any other exception of the view is raised here, and the stale page is kept. When the view was
+    never reached, a middleware or decorator answered: a server error (5xx) keeps the stale page
+    (raised as a failure), anything else (a redirect to the login page, a 404) removes it.
+    """
     request = snapshot.build_request()
     ticket = Ticket(snapshot.key)
     request._jimmypage_ticket = ticket
     previous_urlconf, previous_prefix = get_urlconf(), get_script_prefix()
-    set_urlconf(snapshot.urlconf)
     # Django's handler sets the script prefix per request; reverse() in the view needs it.
     set_script_prefix(snapshot.script_prefix or "/")
     try:
         with translation.override(snapshot.language), timezone.override(snapshot.timezone):
-            match = resolve(request.path_info, snapshot.urlconf)
-            request.resolver_match = match
-            if iscoroutinefunction(match.func):
-                async_to_sync(match.func)(request, *match.args, **match.kwargs)
-            else:
-                match.func(request, *match.args, **match.kwargs)
+            response = handler().get_response(request)
+            response.close()
     finally:
         set_urlconf(previous_urlconf)
         set_script_prefix(previous_prefix)
-    if ticket.outcome is None:
-        # Another decorator (a login check, a redirect) answered before cache_page was reached.
-        backend.delete(snapshot.key)
-        return REMOVED
-    return ticket.outcome
+    if ticket.error is not None:
+        if isinstance(ticket.error, (Http404, PermissionDenied)):
+            return _removed(snapshot)
+        raise ticket.error
+    if ticket.outcome is not None:
+        return ticket.outcome
+    if response.status_code >= 500:
+        raise RuntimeError(f"the site answered {response.status_code} before the view ran")
+    return _removed(snapshot)
+
+
+def _removed(snapshot: Snapshot) -> str:
+    backend.delete(snapshot.key)
+    return REMOVED
+
+
+# The site's middleware chain, loaded once per process as a server loads it, and again when
+# the MIDDLEWARE setting changes (tests).
+_handler: BaseHandler | None = None
+_handler_lock = threading.Lock()
+
+
+def handler() -> BaseHandler:
+    """The handler whose middleware chain refreshes go through."""
+    global _handler
+    if _handler is None:
+        with _handler_lock:
+            if _handler is None:
+                loaded = BaseHandler()
+                loaded.load_middleware()
+                _handler = loaded
+    return _handler
+
+
+def _forget_handler(setting: str, **kwargs) -> None:
+    global _handler
+    if setting == "MIDDLEWARE":
+        _handler = None
+
+
+setting_changed.connect(_forget_handler, dispatch_uid="jimmypage.refresh.handler")

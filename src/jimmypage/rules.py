@@ -60,6 +60,14 @@ def sets_cookies(response: HttpResponseBase) -> bool:
     return bool(response.cookies) or response.has_header("Set-Cookie")
 
 
+def acts_on_the_browser(response: HttpResponseBase) -> bool:
+    """True when ``response`` tells the browser to change its state (``Clear-Site-Data``).
+
+    Like a cookie, that is meant for one visitor: replayed to others, it would log them out.
+    """
+    return response.has_header("Clear-Site-Data")
+
+
 def cache_control_directives(response: HttpResponseBase) -> set[str]:
     """The lower-cased directive names of the response's ``Cache-Control`` header."""
     if not response.has_header("Cache-Control"):
@@ -82,6 +90,8 @@ def response_refusal(response: HttpResponseBase) -> str | None:
         return "streaming response"
     if sets_cookies(response):
         return "response sets cookies"
+    if acts_on_the_browser(response):
+        return "Clear-Site-Data"
     private = cache_control_directives(response) & PRIVATE_CACHE_CONTROL
     if private:
         return f"Cache-Control: {', '.join(sorted(private))}"

@@ -26,7 +26,8 @@ if task is not None:
     @task()
     def refresh_page(data: dict, lock: str) -> str:
         """Render and store the snapshotted page again; always frees ``lock``."""
-        from .refresh import Snapshot, run
+        from .refresh import run
+        from .snapshots import Snapshot
 
         return run(Snapshot.from_data(data), lock)
 

@@ -177,6 +177,30 @@ def csp_nonce_page(request):
 
 
 @cache_page
+def tenant_page(request):
+    """Needs ``request.tenant``, which only TenantMiddleware gives: raises without it."""
+    _rendered("tenant_page", request)
+    return HttpResponse(f"tenant={request.tenant}|{describe(request, 'tenant')}")
+
+
+@cache_page
+def reason_page(request):
+    _rendered("reason_page", request)
+    return HttpResponse("reasoned", reason="Fine Indeed")
+
+
+@cache_page
+async def async_not_a_response(request):
+    _rendered("async_not_a_response", request)
+
+
+@cache_page
+def a_string_not_a_response(request):
+    _rendered("a_string_not_a_response", request)
+    return "not a response"
+
+
+@cache_page
 def not_a_response(request):
     """A bug in a site: the view forgets to return its response."""
     _rendered("not_a_response", request)
