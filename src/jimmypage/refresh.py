@@ -83,9 +83,14 @@ def start(request: HttpRequest, key: str, generation: str | None) -> bool:
     Inside a transaction (``ATOMIC_REQUESTS``), the lock is taken and the refresh handed to the
     executor when the transaction commits: a worker must see what the request committed, and a
     rolled-back request leaves no lock behind. ``True`` then means "planned".
+
+    A page this process tried to refresh lately costs nothing more: while its refresh runs,
+    every stale request of it comes here.
     """
-    snapshot = Snapshot.of(request, key)
     lock = keys.lock_key(key, generation)
+    if _tried_lately(lock):
+        return False
+    snapshot = Snapshot.of(request, key)
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(partial(submit, snapshot, lock))
         return True
@@ -131,7 +136,7 @@ def release(lock: str, failed: bool) -> None:
 
 def submit(snapshot: Snapshot, lock: str) -> bool:
     """Take the lock and hand ``run(snapshot, lock)`` to the executor; ``False`` if not started."""
-    if _tried_lately(lock) or not backend.add(lock, 1, conf.lock_expires()):
+    if not backend.add(lock, 1, conf.lock_expires()):
         return False
     try:
         submitted = executor().submit(run, snapshot, lock)
