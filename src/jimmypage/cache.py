@@ -30,6 +30,7 @@ from . import (
     log,
     reads,
     refresh,
+    replicas,
     rules,
     signals,
     stats,
@@ -136,10 +137,13 @@ class PageCache:
 
     def start_recording(self, plan: Plan) -> None:
         """In per-table mode, record the tables the render is about to read."""
+        if plan.before is not None:
+            replicas.pin()  # a page to store is rendered from the primary (docs/scaling.md)
         if plan.before is not None and plan.before.tables is not None:
             plan.reads = reads.start()
 
     def stop_recording(self, plan: Plan) -> None:
+        replicas.unpin()
         if plan.reads is not None:
             reads.stop()
 

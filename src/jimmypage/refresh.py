@@ -27,7 +27,7 @@ from django.http import Http404, HttpRequest
 from django.urls import get_script_prefix, get_urlconf, resolve, set_script_prefix, set_urlconf
 from django.utils import timezone, translation
 
-from . import backend, conf, entries, generations, keys, signals, stats
+from . import backend, conf, entries, generations, keys, replicas, signals, stats
 from .executors import executor
 
 logger = logging.getLogger("jimmypage")
@@ -241,7 +241,8 @@ def run(snapshot: Snapshot, lock: str) -> str:
         if _is_fresh(snapshot.key):
             return "already fresh"
         try:
-            outcome = render(snapshot)
+            with replicas.on_primary():  # never rendered from a lagging replica
+                outcome = render(snapshot)
         except (Http404, PermissionDenied):
             backend.delete(snapshot.key)
             outcome = REMOVED
