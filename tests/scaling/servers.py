@@ -154,6 +154,8 @@ class RedisServer(PrivateRedis):
                 "no",
                 "--loglevel",
                 "warning",
+                "--repl-diskless-sync-delay",
+                "0",
                 *self.extra,
             ],  # fmt: skip
             stdout=subprocess.DEVNULL,
@@ -188,6 +190,7 @@ class SentinelGroup:
         config.write_text(
             f"port {self.sentinel_port}\nbind 127.0.0.1\ndir {self.sentinel_dir}\n"
             f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.primary.port} 1\n"
+            f"sentinel known-replica {self.SERVICE} 127.0.0.1 {self.replica.port}\n"
             f"sentinel down-after-milliseconds {self.SERVICE} 500\n"
             f"sentinel failover-timeout {self.SERVICE} 3000\n"
         )
@@ -201,6 +204,11 @@ class SentinelGroup:
 
     def replica_in_sync(self) -> bool:
         return self.replica.info("replication").get("master_link_status") == "up"
+
+    def replica_caught_up(self) -> bool:
+        """True when the replica has everything the primary wrote."""
+        offset = self.primary.info("replication")["master_repl_offset"]
+        return self.replica.info("replication").get("slave_repl_offset") == offset
 
     def replicas_known(self) -> int:
         try:
