@@ -52,11 +52,12 @@ class GuardedRedisCluster(RedisCluster):
     """A cluster client that claims (``FailoverGuard``) each new primary of jimmypage's slot."""
 
     def __init__(self, *args, jimmypage_guard: FailoverGuard | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.guard = jimmypage_guard
+        self.guard = None  # the constructor runs commands (COMMAND): unguarded
         self.claimed_owner: str | None = None
         self._claiming = threading.local()
         self._slots: dict[str, int] = {}
+        super().__init__(*args, **kwargs)
+        self.guard = jimmypage_guard
 
     def execute_command(self, *args, **kwargs):
         if self.guard is None or getattr(self._claiming, "active", False):
