@@ -81,6 +81,14 @@ def test_a_hit_on_the_cluster_is_one_round_trip(redis_cluster):
         stored = redis_cli(owner, "KEYS", "*").split()
         assert len(stored) > len(PATHS)
         assert all(f"{{{conf.key_prefix()}}}:" in key for key in stored)
+        # The site's other keys spread over the slots, and the cache API works across them.
+        cache = caches["default"]
+        values = {f"other-{number}": [number] for number in range(20)}
+        cache.set_many(values, 30)
+        assert cache.get_many(list(values)) == values
+        cache.delete_many(list(values))
+        assert cache.get_many(list(values)) == {}
+        assert cache.add("counter", 1) and cache.incr("counter") == 2
 
 
 def test_a_primary_failover_in_the_middle_of_a_load(redis_cluster):
