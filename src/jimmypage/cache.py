@@ -136,9 +136,10 @@ class PageCache:
         return Plan(STALE, reason, response, age)
 
     def start_recording(self, plan: Plan) -> None:
-        """In per-table mode, record the tables the render is about to read."""
+        """A page to store is rendered from the primary database (``replicas``); in per-table
+        mode, record the tables the render is about to read."""
         if plan.before is not None:
-            replicas.pin()  # a page to store is rendered from the primary (docs/scaling.md)
+            replicas.pin()
         if plan.before is not None and plan.before.tables is not None:
             plan.reads = reads.start()
 

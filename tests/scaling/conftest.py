@@ -20,7 +20,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from jimmypage import refresh
 from tests.reliability.support import ManualExecutor
 
-from .servers import PostgresPair, RedisClusterNodes, SentinelGroup, missing_binaries
+from .cluster_servers import RedisClusterNodes
+from .servers import PostgresPair, SentinelGroup, missing_binaries
 
 PRIMARY, REPLICA = "jp_primary", "jp_replica"
 

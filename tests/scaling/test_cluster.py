@@ -17,9 +17,10 @@ from jimmypage.backends import failover
 from tests.processes import until
 from tests.testapp.models import Article
 
+from .cluster_servers import RedisClusterNodes, cluster_nodes, move_slot, slot_owner
 from .conftest import figure
 from .load import PATHS, SITE, STATUS, Load, expected, fresh_again
-from .servers import RedisClusterNodes, cluster_nodes, move_slot, redis_cli, slot_owner
+from .servers import redis_cli
 
 pytestmark = [pytest.mark.backend_server]
 
