@@ -50,7 +50,9 @@ class RedisStore(DjangoStore):
     def __init__(self, cache: RedisCache) -> None:
         super().__init__(cache)
         backend = cache._cache
-        self.reader = backend.get_client(None)
+        # Reads go to the primary (the first LOCATION) too: a generation read from a lagging
+        # replica could make a page look fresh after a newer write (docs/scaling.md).
+        self.reader = backend.get_client(None, write=True)
         self.writer = backend.get_client(None, write=True)
         self.dumps = backend._serializer.dumps
         self.loads = backend._serializer.loads

@@ -30,6 +30,7 @@ from . import (
     log,
     reads,
     refresh,
+    replicas,
     rules,
     signals,
     stats,
@@ -136,11 +137,15 @@ class PageCache:
         return Plan(STALE, reason, response, age)
 
     def start_recording(self, plan: Plan) -> None:
-        """In per-table mode, record the tables the render is about to read."""
+        """A page to store is rendered from the primary database (``replicas``); in per-table
+        mode, record the tables the render is about to read."""
+        if plan.before is not None:
+            replicas.pin()
         if plan.before is not None and plan.before.tables is not None:
             plan.reads = reads.start()
 
     def stop_recording(self, plan: Plan) -> None:
+        replicas.unpin()
         if plan.reads is not None:
             reads.stop()
 

@@ -43,6 +43,7 @@ _EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "JIMMY_PAGE_REFRESH_EXECUTOR": (str,),
     "JIMMY_PAGE_TASKS_BACKEND": (str,),
     "JIMMY_PAGE_TASK_QUEUE": (str, type(None)),
+    "JIMMY_PAGE_RENDER_ON_PRIMARY": (bool,),
 }
 MODES = ("global", "per-table")
 

@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "JIMMY_PAGE_REFRESH_EXECUTOR": "thread",
     "JIMMY_PAGE_TASKS_BACKEND": "default",  # the alias in TASKS, for the "tasks" executor
     "JIMMY_PAGE_TASK_QUEUE": None,  # the queue of refresh tasks; None: the backend's default
+    # Renders of pages to store read the database the routers name for writes, never a replica
+    # that may lag behind the write that made the page stale (replicas.py).
+    "JIMMY_PAGE_RENDER_ON_PRIMARY": True,
 }
 
 EXECUTORS = ("thread", "tasks", "celery")

@@ -26,7 +26,7 @@ from django.http import Http404, HttpRequest
 from django.urls import get_script_prefix, get_urlconf, set_script_prefix, set_urlconf
 from django.utils import timezone, translation
 
-from . import backend, conf, entries, generations, keys, rules, signals, stats
+from . import backend, conf, entries, generations, keys, replicas, rules, signals, stats
 from .executors import executor
 from .snapshots import Snapshot
 
@@ -159,7 +159,8 @@ def run(snapshot: Snapshot, lock: str) -> str:
     try:
         if _is_fresh(snapshot.key):
             return "already fresh"
-        outcome = render(snapshot)
+        with replicas.on_primary():  # never rendered from a lagging replica
+            outcome = render(snapshot)
     except Exception as exc:
         failed = True
         logger.exception(
