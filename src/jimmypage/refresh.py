@@ -88,7 +88,7 @@ def start(request: HttpRequest, key: str, generation: str | None) -> bool:
     every stale request of it comes here.
     """
     lock = keys.lock_key(key, generation)
-    if _tried_lately(lock):
+    if _tried_locks.get(lock, 0.0) > time.monotonic():
         return False
     snapshot = Snapshot.of(request, key)
     if transaction.get_connection().in_atomic_block:
@@ -136,7 +136,7 @@ def release(lock: str, failed: bool) -> None:
 
 def submit(snapshot: Snapshot, lock: str) -> bool:
     """Take the lock and hand ``run(snapshot, lock)`` to the executor; ``False`` if not started."""
-    if not backend.add(lock, 1, conf.lock_expires()):
+    if _tried_lately(lock) or not backend.add(lock, 1, conf.lock_expires()):
         return False
     try:
         submitted = executor().submit(run, snapshot, lock)
