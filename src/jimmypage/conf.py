@@ -40,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     "JIMMY_PAGE_REFRESH_EXECUTOR": "thread",
     "JIMMY_PAGE_TASKS_BACKEND": "default",  # the alias in TASKS, for the "tasks" executor
     "JIMMY_PAGE_TASK_QUEUE": None,  # the queue of refresh tasks; None: the backend's default
+    # Cache-Control of shared pages for the caches downstream (docs/http-caching.md).
+    "JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL": {"max-age": 0},
+    # Caches in front (Varnish) that receive a BAN when pages go stale; [] = none.
+    "JIMMY_PAGE_PURGE_URLS": [],
+    "JIMMY_PAGE_PURGE_KEY_HEADER": "xkey",
 }
 
 EXECUTORS = ("thread", "tasks", "celery")
