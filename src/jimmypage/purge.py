@@ -147,6 +147,7 @@ class Sender:
         self.busy = False
         self.thread: threading.Thread | None = None
         self.retry_pause = RETRY_FIRST
+        self.closed = False
 
     def add(self, targets: Iterable[str], keys: set[str]) -> None:
         with self.condition:
@@ -162,8 +163,14 @@ class Sender:
         with self.condition:
             return self.condition.wait_for(lambda: not self.first and not self.busy, timeout)
 
+    def close(self) -> None:
+        """Stop the thread once its current request is over; what is queued is dropped."""
+        with self.condition:
+            self.closed = True
+            self.condition.notify_all()
+
     def run(self) -> None:
-        while True:
+        while not self.closed:
             first, due = self.next_burst()
             failed: dict[str, set[str]] = {}
             for url in first.keys() | due.keys():
@@ -175,7 +182,7 @@ class Sender:
     def next_burst(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
         """Wait for bans to send: those queued, and the repeats that are due."""
         with self.condition:
-            while True:
+            while not self.closed:
                 now = time.monotonic()
                 due: dict[str, set[str]] = {}
                 for when, url, keys in self.repeats:
@@ -188,6 +195,7 @@ class Sender:
                     return first, due
                 wait = min((when for when, _, _ in self.repeats), default=now + 60) - now
                 self.condition.wait(max(wait, 0.001))
+            return {}, {}
 
     def finish(self, first: dict[str, set[str]], failed: dict[str, set[str]]) -> None:
         with self.condition:
