@@ -65,8 +65,11 @@ def evaluate(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBa
     ``Vary: Accept-Encoding``): the 304 names the tag as the client holds it, and that ``Vary``.
     """
     etag = response.get("ETag")
-    last_modified = response.get("Last-Modified")
-    last_modified = last_modified and parse_http_date_safe(last_modified)
+    last_modified = None
+    meta = request.META
+    if "HTTP_IF_MODIFIED_SINCE" in meta or "HTTP_IF_UNMODIFIED_SINCE" in meta:
+        # Parsing a date costs more than the rest: only for the requests that compare dates.
+        last_modified = parse_http_date_safe(response.get("Last-Modified", ""))
     answer = get_conditional_response(
         request, etag=etag, last_modified=last_modified, response=response
     )
@@ -74,9 +77,10 @@ def evaluate(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBa
         return answer
     if "Age" in response:
         answer.headers["Age"] = response.headers["Age"]
-    held = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
-    if etag and not etag.startswith("W/") and etag not in held and f"W/{etag}" in held:
-        answer.headers["ETag"] = f"W/{etag}"
-        patch_vary_headers(answer, ("Accept-Encoding",))
+    if etag and not etag.startswith("W/") and "W/" in meta.get("HTTP_IF_NONE_MATCH", ""):
+        held = parse_etags(meta["HTTP_IF_NONE_MATCH"])
+        if etag not in held and f"W/{etag}" in held:
+            answer.headers["ETag"] = f"W/{etag}"
+            patch_vary_headers(answer, ("Accept-Encoding",))
     answer.jimmypage_added = getattr(response, "jimmypage_added", ())
     return answer
