@@ -94,7 +94,11 @@ def test_a_write_bans_every_page_in_global_mode(recorder):
 
 
 @override_settings(JIMMY_PAGE_MODE="per-table")
-def test_in_per_table_mode_a_write_bans_its_tables_and_invalidate_bans_everything(recorder):
+def test_in_per_table_mode_a_write_bans_its_tables_and_invalidate_bans_everything(
+    recorder, monkeypatch
+):
+    # The tables of a transaction change one by one at its commit: one burst, one request.
+    monkeypatch.setattr(purge, "BURST_WINDOW", 0.5)
     with transaction.atomic():
         Shelf.objects.create(name="s")
         Tag.objects.create(name="t")

@@ -13,7 +13,8 @@ Rules:
 
 * The write never waits: the signal's receiver only adds keys to a set; one background thread
   per process sends them, one request per URL for everything that changed since its last
-  request (a burst of writes is one request).
+  request, after waiting ``BURST_WINDOW`` for the rest of a burst (the tables of one
+  transaction change one after another).
 * A cache that is down or refuses fails nothing: the failure is logged at most once a minute,
   and keys that did not reach a URL because it could not be reached are sent again later.
 * Each ban is sent a second time ``REPEAT_AFTER`` seconds later: a page the cache was fetching
@@ -39,6 +40,9 @@ from . import conf, log, signals
 BAN_HEADER = "X-Jimmy-Page-Ban"
 TIMEOUT = 2.0  # seconds for one ban request
 REPEAT_AFTER = 1.0
+# How long the first change of a burst waits for the others: the tables of one transaction
+# change one after another, in its on-commit hooks.
+BURST_WINDOW = 0.005
 RETRY_FIRST, RETRY_MAX = 0.5, 30.0
 
 
@@ -143,6 +147,7 @@ class Sender:
     def __init__(self) -> None:
         self.condition = threading.Condition()
         self.first: dict[str, set[str]] = {}  # url -> keys not sent yet
+        self.first_at = 0.0  # when the oldest of them was queued
         self.repeats: list[tuple[float, str, set[str]]] = []  # (when, url, keys) to send again
         self.busy = False
         self.thread: threading.Thread | None = None
@@ -151,6 +156,8 @@ class Sender:
 
     def add(self, targets: Iterable[str], keys: set[str]) -> None:
         with self.condition:
+            if not self.first:
+                self.first_at = time.monotonic()
             for url in targets:
                 self.first.setdefault(url, set()).update(keys)
             if self.thread is None or not self.thread.is_alive():
@@ -188,6 +195,10 @@ class Sender:
                 for when, url, keys in self.repeats:
                     if when <= now:
                         due.setdefault(url, set()).update(keys)
+                burst_ends = self.first_at + BURST_WINDOW
+                if self.first and now < burst_ends and not due:
+                    self.condition.wait(burst_ends - now)
+                    continue
                 if self.first or due:
                     self.repeats = [item for item in self.repeats if item[0] > now]
                     first, self.first = self.first, {}
@@ -203,6 +214,8 @@ class Sender:
             for url, keys in first.items():
                 if url not in failed and keys:
                     self.repeats.append((repeat_at, url, keys))
+            if failed and not self.first:
+                self.first_at = time.monotonic()
             for url, keys in failed.items():
                 self.first.setdefault(url, set()).update(keys)
             self.busy = False
