@@ -295,10 +295,48 @@ def test_varnish_keeps_shared_pages_and_answers_revalidations(live):
     first = live.front.get(PAGE)
     assert first.status_code == 200 and not varnish_hit(first)
     assert "xkey" not in first.headers, "the ban keys stay in Varnish"
+    assert "s-maxage=600" in first.headers["Cache-Control"]
     second = live.front.get(PAGE)
     assert varnish_hit(second) and second.content == first.content
-    answer = live.front.get(PAGE, headers={"If-None-Match": first.headers["ETag"]})
-    assert answer.status_code == 304 and answer.content == b""
+    etag = first.headers["ETag"]
+    for held in (etag, f"W/{etag}"):
+        answer = live.front.get(PAGE, headers={"If-None-Match": held})
+        assert answer.status_code == 304 and answer.content == b"", held
+        assert answer.headers["ETag"] == etag and varnish_hit(answer)
+    # Varnish 7.1 compares one tag only: a list or "*" is answered in full (which RFC 9111
+    # 4.3.2 allows; the server itself answers them with a 304).
+    for held in (f'"other", {etag}', "*"):
+        answer = live.front.get(PAGE, headers={"If-None-Match": held})
+        assert answer.status_code == 304 or answer.content == first.content
+    since = {"If-Modified-Since": first.headers["Last-Modified"]}
+    assert live.front.get(PAGE, headers=since).status_code == 304
+    head = live.front.head(PAGE, headers={"If-None-Match": etag})
+    assert head.status_code == 304 and head.content == b""
+    other = live.front.get(PAGE, headers={"If-None-Match": '"other"'})
+    assert other.status_code == 200 and other.content == first.content
+    head, body = raw_get(str(live.front.base_url), PAGE, If_None_Match=etag)
+    assert head.startswith(b"HTTP/1.1 304 ") and body == b""
+
+
+def test_through_varnish_a_stale_page_keeps_its_tag_until_the_refresh_changes_it(live):
+    first = live.front.get(PAGE)
+    until(lambda: _cached_in_varnish(live.front, "articles="), 10, "the page in Varnish")
+    held = {"If-None-Match": first.headers["ETag"]}
+    Article.objects.create(title="stale-in-front")
+    assert purge.wait_until_sent(10)
+    answer = live.front.get(PAGE, headers=held)
+    if answer.status_code == 304:  # the stale page, still the one the client holds
+        assert answer.headers["ETag"] == first.headers["ETag"]
+    else:  # the refresh was already done
+        assert b"articles=stale-in-front" in answer.content
+
+    def changed():
+        answer = live.front.get(PAGE, headers=held)
+        return answer if answer.status_code == 200 else None
+
+    fresh = until(changed, 30, "the refreshed page through Varnish", 0.01)
+    assert b"articles=stale-in-front" in fresh.content
+    assert fresh.headers["ETag"] != first.headers["ETag"]
 
 
 def test_varnish_revalidates_an_expired_page_with_a_304_from_the_server(live):
@@ -322,6 +360,16 @@ def test_pages_of_one_visitor_never_enter_varnish(live):
     again = live.front.get("/authz/", headers={"Authorization": "Bearer one"})
     assert not varnish_hit(again)
     assert live.front.get("/authz/").content == b"authorization=None"
+    from django.contrib.auth.models import User
+
+    client = Client()
+    client.force_login(User.objects.create_user("bob", password="pw"))
+    cookie = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    for _ in range(2):
+        bobs = live.front.get(PAGE, headers=cookie)
+        assert b"user=bob" in bobs.content and not varnish_hit(bobs)
+        assert bobs.headers["Cache-Control"] == "private, no-cache"
+    assert b"user=anonymous" in live.front.get(PAGE).content
 
 
 def _cached_in_varnish(front, text: str):
