@@ -108,6 +108,17 @@ def test_a_views_own_cache_control_is_kept_and_made_private_for_one_visitor():
 
 
 @override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS, JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL=SITE_ASKS)
+def test_a_views_own_expires_is_not_overridden_on_a_shared_page():
+    path = "/headers/?h=Expires:Thu, 01 Jan 2037 00:00:00 GMT"
+    for status in ("miss", "hit"):
+        shared = Client().get(path)
+        assert shared[STATUS] == status and "Cache-Control" not in shared
+    alice = Client()
+    alice.force_login(User.objects.create_user("alice", password="pw"))
+    assert alice.get(path)["Cache-Control"] == "private, no-cache"
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS, JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL=SITE_ASKS)
 def test_responses_that_are_not_stored_get_no_downstream_headers():
     for path in ("/cookie/", "/headers/?status=404", "/csrf/"):
         response = Client().get(path)

@@ -6,6 +6,7 @@ real Varnish, with the shipped VCL, is in ``test_varnish.py``.
 
 import http.server
 import logging
+import os
 import socket
 import threading
 
@@ -192,3 +193,20 @@ def test_a_cache_that_refuses_is_logged_and_not_retried(caplog):
 def test_a_purge_url_that_is_not_http_is_a_system_check_error(value):
     with override_settings(JIMMY_PAGE_PURGE_URLS=value):
         assert [error.id for error in check_settings()] == ["jimmypage.E010"]
+
+
+def test_a_process_that_exits_right_after_a_write_still_bans(recorder):
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT
+
+    script = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        f"settings.JIMMY_PAGE_PURGE_URLS = [{recorder.url!r}]\n"
+        "import jimmypage; jimmypage.invalidate()\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, timeout=60)
+    assert recorder.bans == [{purge.site_key()}]

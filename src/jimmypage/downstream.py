@@ -14,7 +14,8 @@ them. The rules, for every page jimmypage stores or serves:
   cache keeps it ``N`` seconds from now. A stale page (its refresh is under way) is sent with
   ``max-age=0`` (and ``s-maxage=0``): already stale downstream, usable there only within
   ``stale-while-revalidate`` / ``stale-if-error`` (RFC 5861) while they fetch it again.
-* A view's own ``Cache-Control`` on a shared page is kept as it is.
+* A view's own ``Cache-Control`` on a shared page is kept as it is, and so is a view's own
+  ``Expires`` without one (a ``max-age`` would override it, RFC 9111 5.3).
 * ``Age`` (whole seconds since the render) on every page served from the cache.
 
 The names of the headers added here are kept on the response (``jimmypage_added``), so that a
@@ -67,7 +68,7 @@ def apply(response: HttpResponseBase, shared: bool, age: float | None, fresh: bo
     if age is not None:
         response.headers["Age"] = str(int(age))
         added.append("Age")
-    if not response.has_header("Cache-Control"):
+    if not response.has_header("Cache-Control") and not (shared and "Expires" in response):
         if shared:
             response.headers["Cache-Control"] = shared_cache_control(int(age or 0), fresh)
         else:

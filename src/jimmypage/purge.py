@@ -17,12 +17,14 @@ Rules:
   transaction change one after another).
 * A cache that is down or refuses fails nothing: the failure is logged at most once a minute,
   and keys that did not reach a URL because it could not be reached are sent again later.
+* A process that exits waits up to ``2 * TIMEOUT`` seconds for its queued bans to be sent.
 * Each ban is sent a second time ``REPEAT_AFTER`` seconds later: a page the cache was fetching
   while the first ban arrived is stored after it, untouched by it; the second ban removes it.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import http.client
 import os
@@ -232,6 +234,14 @@ _sender = Sender()
 def wait_until_sent(timeout: float = 10.0) -> bool:
     """Wait until the bans queued in this process so far were sent; False on timeout."""
     return _sender.idle(timeout)
+
+
+def _send_before_exit() -> None:
+    # A process that wrote and exits at once (a management command, a script) still bans.
+    _sender.idle(2 * TIMEOUT)
+
+
+atexit.register(_send_before_exit)
 
 
 def _forget_after_fork() -> None:
