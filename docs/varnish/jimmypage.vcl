@@ -1,9 +1,11 @@
-# Varnish in front of a site that uses django-jimmypage (Varnish 6.0 or later; plain VCL, no vmod).
+# Varnish in front of a site that uses django-jimmypage: plain VCL 4.1, no vmod (Varnish 6 or 7;
+# tested with Debian's 7.1 by tests/test_http_live.py).
 #
 # jimmypage tells Varnish how long it may keep each page (Cache-Control, from the setting
 # JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL: use s-maxage) and, when a write makes pages stale, which
 # ones to drop: with JIMMY_PAGE_PURGE_URLS = ["http://<this varnish>/"], every page carries its
-# ban keys in an `xkey` header (JIMMY_PAGE_PURGE_KEY_HEADER) and each write sends one request
+# ban keys in an `xkey` header (JIMMY_PAGE_PURGE_KEY_HEADER; rename it below too if you change
+# it) and each write sends one request
 #
 #     BAN / HTTP/1.1
 #     X-Jimmy-Page-Ban: key1|key2
