@@ -158,10 +158,16 @@ def _ping(url: str) -> bool:
 
 
 @pytest.fixture
-def live(server, varnish):
-    """Per test: this process in the server's mode, and Varnish emptied of jimmypage's pages."""
+def live(server, varnish, monkeypatch):
+    """Per test: this process in the server's mode, and Varnish emptied of jimmypage's pages.
+
+    Bans go through a sender of the test's own, stopped after it, so that no ban sent again
+    a second later (``purge.REPEAT_AFTER``) lands in the next test.
+    """
     import httpx
 
+    sender = purge.Sender()
+    monkeypatch.setattr(purge, "_sender", sender)
     with override_settings(
         JIMMY_PAGE_MODE="per-table",
         JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL=DOWNSTREAM,
@@ -172,10 +178,9 @@ def live(server, varnish):
             httpx.Client(base_url=server.url, headers={"Host": HOST}, timeout=30) as direct,
             httpx.Client(base_url=varnish, headers={"Host": HOST}, timeout=30) as front,
         ):
-            yield types.SimpleNamespace(
-                direct=direct, front=front, access=server.access, url=varnish
-            )
+            yield types.SimpleNamespace(direct=direct, front=front, access=server.access)
         assert purge.wait_until_sent(10)
+    sender.close()
 
 
 def raw_get(url: str, path: str, **headers: str) -> tuple[bytes, bytes]:
