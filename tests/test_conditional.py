@@ -1,7 +1,7 @@
 """Validators and conditional requests answered from the cache (RFC 9110 8.8, 13, 15.4.5).
 
 In-process, through Django's test client and the test site's middleware; the same rules over
-HTTP, with a real server and client, are in ``test_http_live.py``.
+HTTP, with a real server and client, are in ``tests/live/test_http.py``.
 """
 
 import gzip

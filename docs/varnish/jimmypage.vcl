@@ -1,5 +1,5 @@
 # Varnish in front of a site that uses django-jimmypage: plain VCL 4.1, no vmod (Varnish 6 or 7;
-# tested with Debian's 7.1 by tests/test_http_live.py).
+# tested with Debian's 7.1 by tests/live/test_http.py).
 #
 # jimmypage tells Varnish how long it may keep each page (Cache-Control, from the setting
 # JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL: use s-maxage) and, when a write makes pages stale, which
