@@ -8,7 +8,8 @@ class JimmyPageConfig(AppConfig):
     verbose_name = "Jimmy Page"
 
     def ready(self) -> None:
-        from . import checks, conf, scaling_checks, writes  # noqa: F401  (checks register)
+        # checks register themselves; purge connects its receiver of generation changes
+        from . import checks, conf, purge, scaling_checks, writes  # noqa: F401
 
         writes.watch_all_connections()
         if conf.refresh_executor() == "celery":

@@ -23,11 +23,14 @@ from django.template.response import SimpleTemplateResponse
 
 from . import (
     backend,
+    conditional,
     conf,
+    downstream,
     entries,
     generations,
     keys,
     log,
+    purge,
     reads,
     refresh,
     replicas,
@@ -195,7 +198,10 @@ class PageCache:
             return None
         timeout = conf.entry_timeout(self.timeout)
         stamp = plan.before.stamp(self.dependencies(plan.reads))
-        page = entries.page_entry(response, stamp)
+        conditional.add_validators(response)
+        purge.tag(response, stamp)
+        downstream.apply(response, shared=keys.is_shared(request), age=None, fresh=True)
+        page = entries.page_entry(response, stamp, without=downstream.added_headers(response))
         response.jimmypage_stamp = stamp  # for the middleware that answers cookieless visitors
         meta_names = entries.vary_meta_names(response)
         if not meta_names:
@@ -224,7 +230,13 @@ class PageCache:
             ticket.outcome = refresh.REMOVED
 
     def answer(self, request: HttpRequest, response: HttpResponseBase, plan: Plan):
-        """Label the response with what the cache did: header, log, signal, counter."""
+        """Label the response with what the cache did: header, log, signal, counter.
+
+        A page served from the cache gets its downstream headers, and may become a 304.
+        """
+        if plan.response is not None and plan.ticket is None:
+            fresh, shared = plan.status == HIT, keys.is_shared(request)
+            response = conditional.from_cache(request, response, plan.age, fresh, shared)
         response.jimmypage_status = plan.status
         response.jimmypage_age = plan.age
         response.jimmypage_timeout = conf.entry_timeout(self.timeout)

@@ -12,6 +12,7 @@ lock that is not atomic, refreshes rendered inside the request.
 * W005: ``DatabaseCache``: ``incr`` is not atomic, nor ``add`` over an expired lock.
 * W006: the Tasks executor with ``DummyBackend`` never runs a refresh.
 * E008: ``DatabaseCache`` in SQLite loses rows written outside a transaction.
+* E009, E010: ``JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL`` or ``JIMMY_PAGE_PURGE_URLS`` malformed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from . import conf
+from . import conf, downstream, purge
 
 _EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "JIMMY_PAGE_CACHE_PREFIX": (str,),
@@ -44,6 +45,9 @@ _EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "JIMMY_PAGE_TASKS_BACKEND": (str,),
     "JIMMY_PAGE_TASK_QUEUE": (str, type(None)),
     "JIMMY_PAGE_RENDER_ON_PRIMARY": (bool,),
+    "JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL": (dict,),
+    "JIMMY_PAGE_PURGE_URLS": (list, tuple),
+    "JIMMY_PAGE_PURGE_KEY_HEADER": (str,),
 }
 MODES = ("global", "per-table")
 
@@ -88,6 +92,8 @@ def check_settings(app_configs=None, **kwargs):
             Error("JIMMY_PAGE_REFRESH_RETRY_SECONDS must be 0 or more.", id="jimmypage.E003")
         )
     errors.extend(_executor_errors())
+    errors.extend(downstream.setting_errors())
+    errors.extend(purge.setting_errors())
     return errors
 
 

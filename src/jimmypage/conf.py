@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     # Renders of pages to store read the database the routers name for writes, never a replica
     # that may lag behind the write that made the page stale (replicas.py).
     "JIMMY_PAGE_RENDER_ON_PRIMARY": True,
+    # Cache-Control of shared pages for the caches downstream (docs/http-caching.md).
+    "JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL": {"max-age": 0},
+    # Caches in front (Varnish) that receive a BAN when pages go stale; [] = none.
+    "JIMMY_PAGE_PURGE_URLS": [],
+    "JIMMY_PAGE_PURGE_KEY_HEADER": "xkey",
 }
 
 EXECUTORS = ("thread", "tasks", "celery")

@@ -51,11 +51,20 @@ _DEFAULTS = vars(HttpResponse())
 _PLAIN = (str, bytes, int, float, bool, type(None))
 
 
-def page_entry(response: HttpResponse, stamp) -> Entry:
-    """The record of a rendered, cacheable ``response`` stamped with its generations."""
+def page_entry(
+    response: HttpResponse, stamp, rendered_at: float | None = None, without: tuple[str, ...] = ()
+) -> Entry:
+    """The record of a rendered, cacheable ``response`` stamped with its generations.
+
+    ``rendered_at`` defaults to now; the headers named in ``without`` are left out.
+    """
     headers = tuple(response.headers.items())
+    if without:
+        dropped = {name.lower() for name in without}
+        headers = tuple(item for item in headers if item[0].lower() not in dropped)
     attributes = response_attributes(response)
-    return (PAGE, response.status_code, headers, response.content, stamp, time.time(), attributes)
+    when = time.time() if rendered_at is None else rendered_at
+    return (PAGE, response.status_code, headers, response.content, stamp, when, attributes)
 
 
 def response_attributes(response: HttpResponse) -> dict[str, Any]:

@@ -49,6 +49,20 @@ def visitor(request: HttpRequest) -> tuple:
     return tuple(parts)
 
 
+def is_shared(request: HttpRequest) -> bool:
+    """True when ``visitor(request)`` is ``ANONYMOUS``: the page is shared by every such visitor.
+
+    The same rule as ``visitor``, without the digest of the session's data.
+    """
+    if "HTTP_AUTHORIZATION" in request.META:
+        return False
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return False
+    session = getattr(request, "session", None)
+    return session is None or session.is_empty()
+
+
 def session_data(session) -> str:
     """A digest of what a session holds besides the logged-in user ("" when nothing)."""
     items = sorted((k, v) for k, v in session.items() if k not in _AUTH_SESSION_KEYS)

@@ -18,10 +18,24 @@ in ``Vary``) must not use it.
 from __future__ import annotations
 
 import hashlib
+import time
 
 from django.http import HttpRequest, HttpResponseBase
 
-from . import backend, conf, entries, generations, keys, log, refresh, rules, signals, stats
+from . import (
+    backend,
+    conditional,
+    conf,
+    downstream,
+    entries,
+    generations,
+    keys,
+    log,
+    refresh,
+    rules,
+    signals,
+    stats,
+)
 
 # Vary'd request headers of each URL's responses, learnt from the responses themselves. A URL
 # this process has not seen yet goes through the stack once.
@@ -87,9 +101,10 @@ class AnonymousHitMiddleware:
         global_token = generations.settle_pending(found.get(generation_keys[0]))
         if not generations.is_fresh(stamp, global_token, found, generation_keys):
             return None
-        response = entries.to_response(entry)
+        age = entries.age_of(entry)
+        response = conditional.from_cache(request, entries.to_response(entry), age, True, True)
         response.jimmypage_status = "hit"
-        response.jimmypage_age = entries.age_of(entry)
+        response.jimmypage_age = age
         header = conf.status_header()
         if header:
             response[header] = "hit"
@@ -111,4 +126,8 @@ class AnonymousHitMiddleware:
                 _vary_names.clear()
             _vary_names[base] = names
         key = _variant_key(base, request, names)
-        backend.put(key, entries.page_entry(response, stamp), response.jimmypage_timeout)
+        # The copy keeps the page's age and the view's headers, not those added for this answer.
+        rendered_at = time.time() - getattr(response, "jimmypage_age", 0.0)
+        without = downstream.added_headers(response)
+        entry = entries.page_entry(response, stamp, rendered_at=rendered_at, without=without)
+        backend.put(key, entry, response.jimmypage_timeout)

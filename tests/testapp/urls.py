@@ -11,6 +11,7 @@ urlpatterns = [
     path("async/", views.async_page),
     path("class/", views.ClassPage.as_view()),
     path("vary/", views.vary_page),
+    path("long/", views.long_page),
     path("authz/", views.authz_page),
     path("csrf/", views.csrf_page),
     path("csrf-template/", views.csrf_template_page),

@@ -100,6 +100,13 @@ class ClassPage(TemplateView):
 
 
 @cache_page
+def long_page(request):
+    """Long enough for ``GZipMiddleware`` to compress (200 bytes or more)."""
+    _rendered("long_page", request)
+    return HttpResponse((describe(request, "long_page") + "\n") * 4)
+
+
+@cache_page
 def vary_page(request):
     _rendered("vary_page", request)
     response = HttpResponse(f"accept={request.META.get('HTTP_ACCEPT')}")
