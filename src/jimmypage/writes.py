@@ -3,24 +3,25 @@
 An execute wrapper on every database connection sees each SQL statement: ``save()``, ``delete()``,
 ``QuerySet.update()``/``delete()``, bulk operations, many-to-many changes and raw SQL alike.
 After a write succeeds, the tables it wrote are recorded: outside a transaction their
-generations change at once; inside ``atomic()`` once per table when the outermost transaction
-commits. A rolled-back transaction or savepoint changes nothing; a failed statement neither.
+generations change at once; inside a transaction (``atomic()`` or manual) once per table where
+the transaction ends (``transactions``). A rolled-back transaction or savepoint changes nothing;
+a failed statement neither.
 """
 
 from __future__ import annotations
 
-from functools import cache, partial
+from functools import cache
 
 from django.apps import apps
 from django.conf import settings
 from django.core.cache.backends.db import BaseDatabaseCache
 from django.core.signals import setting_changed
-from django.db import connections, transaction
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.utils.module_loading import import_string
 
-from . import conf, generations, reads
+from . import conf, generations, reads, transactions
 from .sql import EVERYTHING, may_delete_rows, written_tables
 
 # Tables whose writes never make pages stale, whatever the whitelist says.
@@ -129,26 +130,12 @@ def stale_tables(sql: str) -> frozenset[str] | None:
 
 
 def record_write(tables: frozenset[str], connection: BaseDatabaseWrapper) -> None:
-    """Make stale the pages that depend on ``tables``, now or when the transaction commits.
-
-    Django keeps a transaction's on-commit hooks in ``connection.run_on_commit`` and replaces
-    that list when the transaction ends or a savepoint rolls back. Remembering which tables
-    already have a hook in the current list gives one change per table and transaction, while a
-    savepoint rollback (which drops our hooks with the old list) lets later writes add them again.
-    """
-    if not connection.in_atomic_block:
+    """Make stale the pages that depend on ``tables``: now in autocommit, else where the
+    transaction ends (see ``transactions``)."""
+    if not connection.in_atomic_block and connection.autocommit:
         generations.bump_tables(tables)
-        return
-    hooks = connection.run_on_commit
-    pending = connection.__dict__.get("_jimmypage_pending")
-    if pending is None or pending[0] is not hooks:
-        pending = (hooks, set())
-        connection._jimmypage_pending = pending
-    elif tables <= pending[1]:
-        return  # the usual case inside a transaction: this table already has its hook
-    new = tables - pending[1]
-    pending[1].update(new)
-    transaction.on_commit(partial(generations.bump_tables, new), using=connection.alias)
+    else:
+        transactions.defer(tables, connection)
 
 
 def see_statement(execute, sql, params, many, context):
@@ -165,9 +152,11 @@ def see_statement(execute, sql, params, many, context):
 
 
 def watch(connection: BaseDatabaseWrapper, **kwargs) -> None:
-    """Put the execute wrapper on ``connection``, once (it survives reconnections)."""
+    """Put the execute wrapper on ``connection`` and follow its transactions, once (both
+    survive reconnections)."""
     if see_statement not in connection.execute_wrappers:
         connection.execute_wrappers.insert(0, see_statement)
+    transactions.watch(connection)
 
 
 def watch_all_connections() -> None:
