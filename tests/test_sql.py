@@ -83,6 +83,7 @@ def test_may_delete_rows(sql, deletes):
         "DO $$ BEGIN DELETE FROM app_tag; END $$",
         "EXEC something",
         "INSERT",
+        "COPY (DELETE FROM app_tag RETURNING *) TO STDOUT",
     ],
 )
 def test_writes_whose_tables_cannot_be_told_mean_everything(sql):
@@ -104,6 +105,9 @@ def test_writes_whose_tables_cannot_be_told_mean_everything(sql):
         "WITH x AS (SELECT 1) SELECT * FROM x",
         "EXPLAIN SELECT 1",
         "SHOW TABLES",
+        "COPY app_tag TO STDOUT",
+        'COPY "app_tag" (name, id) TO STDOUT WITH (FORMAT csv)',
+        "COPY (SELECT * FROM app_tag WHERE name = ')') TO '/tmp/x'",
         "",
     ],
 )

@@ -8,9 +8,9 @@ class JimmyPageConfig(AppConfig):
     verbose_name = "Jimmy Page"
 
     def ready(self) -> None:
-        from . import checks, conf, writes  # noqa: F401  (checks register themselves)
+        from . import checks, conf, watching  # noqa: F401  (checks register themselves)
 
-        writes.watch_all_connections()
+        watching.watch_all_connections()
         if conf.refresh_executor() == "celery":
             # Register the refresh task with Celery in every process that runs these settings,
             # the worker's included. Without Celery installed, check jimmypage.E006 says so.

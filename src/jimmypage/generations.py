@@ -215,7 +215,10 @@ class Before:
         """The stamp of a page whose render read ``tables_read``."""
         if self.tables is None:
             return self.global_token
-        read = sorted({table for table in tables_read if table in self.tables})
+        read = set(tables_read)
+        if EVERYTHING in read:  # it read what cannot be told: it depends on every table
+            read = self.tables
+        read = sorted(table for table in read if table in self.tables)
         return (self.global_token, tuple((table, self.tables[table]) for table in read))
 
 

@@ -6,7 +6,7 @@ from contextvars import ContextVar
 
 from . import conf
 from .generations import known_tables
-from .sql import named_tables
+from .sql import EVERYTHING, named_tables
 
 # The set of tables the current render has read, or None when no render is being recorded.
 # A ContextVar follows the render into sync_to_async threads and back, for async views too.
@@ -29,6 +29,14 @@ def note(sql: str) -> None:
     tables = _recording.get()
     if tables is not None:
         tables.update(tables_named(sql))
+
+
+def note_everything() -> None:
+    """The render read what cannot be told (a procedure, a relation not resolved): the page
+    depends on every table."""
+    tables = _recording.get()
+    if tables is not None:
+        tables.add(EVERYTHING)
 
 
 # Like the write hook, each statement's text is parsed once: renders repeat the same queries.

@@ -51,6 +51,9 @@ _DELETE_LISTED = re.compile(
     rf"\s+FROM\b",
     re.I,
 )
+# COPY ... TO writes a file or the client, from a table or a query (which may itself write:
+# ``COPY (DELETE ... RETURNING *) TO STDOUT``).
+_COPY_OUT = re.compile(rf"COPY\s+(?:{_NAME}\s*(?:\([^)]*\)\s*)?|(\(.*\))\s*)TO\b", re.I | re.S)
 _IDENT_ONLY = re.compile(_IDENT)
 _WRITE_KEYWORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|REPLACE|TRUNCATE)\b", re.I)
 _ANALYZE = re.compile(r"\bANALY[SZ]E\b", re.I)
@@ -178,6 +181,10 @@ def _written_tables(sql: str) -> frozenset[str] | None:
     body = sql[_LEADING_COMMENTS.match(sql).end() :]
     if keyword == "DELETE":
         return _deleted(body)
+    if keyword == "COPY":
+        out = _COPY_OUT.match(body)
+        if out:
+            return frozenset({EVERYTHING}) if _WRITE_KEYWORD.search(out.group(1) or "") else None
     pattern = _TARGETS.get(keyword)
     if pattern is not None:
         match = pattern.match(body)

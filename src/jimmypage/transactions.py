@@ -100,6 +100,12 @@ def apply(entries: Iterable[Entry]) -> None:
         logging.getLogger("jimmypage").exception("jimmypage: making pages stale failed")
 
 
+def ended_early(connection: BaseDatabaseWrapper) -> None:
+    """The transaction ended behind Django's back (a statement committed it): apply now."""
+    if _WAITING in connection.__dict__:
+        apply(take(connection))
+
+
 def watch(connection: BaseDatabaseWrapper) -> None:
     """Wrap the ways ``connection``'s transactions end, once (it survives reconnections)."""
     if connection.__dict__.get(_WRAPPED):

@@ -16,9 +16,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.cache.backends.db import BaseDatabaseCache
 from django.core.signals import setting_changed
-from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.signals import connection_created
 from django.utils.module_loading import import_string
 
 from . import conf, generations, reads, transactions
@@ -149,18 +147,3 @@ def see_statement(execute, sql, params, many, context):
     if tables:
         record_write(tables, context["connection"])
     return result
-
-
-def watch(connection: BaseDatabaseWrapper, **kwargs) -> None:
-    """Put the execute wrapper on ``connection`` and follow its transactions, once (both
-    survive reconnections)."""
-    if see_statement not in connection.execute_wrappers:
-        connection.execute_wrappers.insert(0, see_statement)
-    transactions.watch(connection)
-
-
-def watch_all_connections() -> None:
-    """Watch every connection: those made from now on, and any this thread already has."""
-    connection_created.connect(watch, dispatch_uid="jimmypage.watch")
-    for connection in connections.all(initialized_only=True):
-        watch(connection)
