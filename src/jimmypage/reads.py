@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from . import conf
+from . import conf, relations
 from .generations import known_tables
 from .sql import EVERYTHING, named_tables
 
@@ -44,7 +44,8 @@ _NAMED_MAX = 4096
 
 
 def tables_named(sql: str) -> frozenset[str]:
-    """The installed models' tables that ``sql`` names, remembered by text (bounded)."""
+    """The installed models' tables and the views that ``sql`` names, remembered by text
+    (bounded)."""
     named = conf.memo("reads.tables_named")
     try:
         return named[sql]
@@ -52,5 +53,5 @@ def tables_named(sql: str) -> frozenset[str]:
         pass
     if len(named) >= _NAMED_MAX:
         named.clear()
-    found = named[sql] = frozenset(named_tables(sql, known_tables()))
+    found = named[sql] = frozenset(named_tables(sql, known_tables() | relations.views()))
     return found

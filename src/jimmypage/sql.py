@@ -224,14 +224,18 @@ def _truncated(body: str) -> frozenset[str]:
     return frozenset(unquote(re.sub(r"(?i)^ONLY\s+", "", name)) for name in names)
 
 
-def named_tables(sql: str, known: frozenset[str]) -> set[str]:
+def named_tables(sql: str, known: frozenset[str], fold_case: bool = False) -> set[str]:
     """The ``known`` table names that ``sql`` mentions anywhere: what a read may depend on.
 
-    Mentioning a table without reading it only adds a dependency, the safe side.
+    Mentioning a table without reading it only adds a dependency, the safe side. With
+    ``fold_case`` (SQLite's and MySQL's view definitions), names match whatever their case.
     """
+    lookup = {name.lower(): name for name in known} if fold_case else None
     found = set()
     for quoted, backticked, bracketed, bare in _NAMES_IN_SELECT.findall(sql):
         name = quoted.replace('""', '"') if quoted else backticked or bracketed or bare
+        if lookup is not None:
+            name = lookup.get(name.lower(), "")
         if name in known:
             found.add(name)
     return found
