@@ -133,6 +133,37 @@ def test_one_change_per_manual_transaction(generation, manual, monkeypatch):
     assert changes == [1]
 
 
+def test_a_raw_commit_ends_the_transaction(generation, manual):
+    Article.objects.create(title="a")
+    with connection.cursor() as cursor:
+        cursor.execute("COMMIT")
+    assert current() != generation
+    after_commit = current()
+    transaction.rollback()  # nothing left to roll back: the change stands, once
+    assert current() == after_commit
+
+
+def test_ddl_in_a_transaction_ends_it_where_ddl_is_not_transactional(generation, manual):
+    """MySQL commits the open transaction before DDL; PostgreSQL and SQLite roll DDL back."""
+    Article.objects.create(title="a")
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE jp_ddl_in_transaction (x integer)")
+    try:
+        if connection.features.can_rollback_ddl:
+            assert current() == generation
+            transaction.rollback()
+            assert current() == generation
+            assert not Article.objects.exists()
+        else:
+            assert current() != generation, "committed by the CREATE TABLE"
+            transaction.rollback()
+            assert Article.objects.exists()
+    finally:
+        if not connection.features.can_rollback_ddl:
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TABLE jp_ddl_in_transaction")
+
+
 @pytest.mark.skipif(
     connection.vendor == "sqlite", reason="SQLite locks the table: no reader while a write waits"
 )

@@ -73,7 +73,7 @@ def _script(wrapper, call: Callable) -> Callable:
         try:
             return call(script, *args, **kwargs)
         finally:
-            transactions.ended_early(wrapper.db)  # sqlite3 commits first
+            transactions.ended_early(wrapper.db, certain=False)  # sqlite3 commits first
             if tables:
                 writes.record_write(tables, wrapper.db)
 

@@ -141,6 +141,50 @@ def statements(sql: str) -> list[str]:
     return [part for part in parts if first_keyword(part)] or [sql]
 
 
+# Statements that end the open transaction: by committing it everywhere, or implicitly where
+# DDL is not transactional (MySQL commits before DDL, BEGIN, LOCK TABLES, SET autocommit = 1...).
+COMMITS = "commits"
+MAY_COMMIT = "may commit"
+_COMMIT_KEYWORDS = frozenset({"COMMIT", "END"})
+_IMPLICIT_COMMIT_KEYWORDS = frozenset(
+    {
+        *_DDL,
+        "TRUNCATE",
+        "GRANT",
+        "REVOKE",
+        "BEGIN",
+        "START",
+        "LOCK",
+        "UNLOCK",
+        "ANALYZE",
+        "OPTIMIZE",
+        "REPAIR",
+        "CHECK",
+        "FLUSH",
+        "RESET",
+        "CACHE",
+        "LOAD",
+    }
+)
+_SET_AUTOCOMMIT_ON = re.compile(
+    r"SET\s+(?:@@(?:SESSION\.)?|SESSION\s+)?autocommit\s*=\s*(?:1|ON|TRUE)\b", re.I
+)
+
+
+def transaction_end(sql: str) -> str | None:
+    """``COMMITS`` when ``sql`` commits the open transaction, ``MAY_COMMIT`` when it does on
+    databases without transactional DDL, else ``None``."""
+    ending = None
+    for statement in statements(sql):
+        keyword = first_keyword(statement)
+        if keyword in _COMMIT_KEYWORDS:
+            return COMMITS
+        body = statement[_LEADING_COMMENTS.match(statement).end() :]
+        if keyword in _IMPLICIT_COMMIT_KEYWORDS or _SET_AUTOCOMMIT_ON.match(body):
+            ending = MAY_COMMIT
+    return ending
+
+
 _DELETES_ROWS = frozenset({"DELETE", "REPLACE", "MERGE", "TRUNCATE"})
 _INSERT_OR_REPLACE = re.compile(r"INSERT\s+OR\s+REPLACE\b", re.I)
 

@@ -100,10 +100,16 @@ def apply(entries: Iterable[Entry]) -> None:
         logging.getLogger("jimmypage").exception("jimmypage: making pages stale failed")
 
 
-def ended_early(connection: BaseDatabaseWrapper) -> None:
-    """The transaction ended behind Django's back (a statement committed it): apply now."""
-    if _WAITING in connection.__dict__:
+def ended_early(connection: BaseDatabaseWrapper, certain: bool) -> None:
+    """A statement ended the transaction behind Django's back (a raw ``COMMIT``, MySQL's
+    implicit commits): apply what waits now. Unless that is ``certain``, it waits on too, for
+    the end Django will see (a change made early and not again could be stuck)."""
+    if _WAITING not in connection.__dict__:
+        return
+    if certain:
         apply(take(connection))
+    else:
+        apply([entry for entry in connection.run_on_commit if _is_ours(entry)])
 
 
 def watch(connection: BaseDatabaseWrapper) -> None:

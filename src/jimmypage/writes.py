@@ -20,7 +20,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.module_loading import import_string
 
 from . import conf, generations, reads, transactions
-from .sql import EVERYTHING, may_delete_rows, written_tables
+from .sql import COMMITS, EVERYTHING, may_delete_rows, transaction_end, written_tables
 
 # Tables whose writes never make pages stale, whatever the whitelist says.
 ALWAYS_IGNORED = frozenset({"django_migrations"})
@@ -121,19 +121,56 @@ def stale_tables(sql: str) -> frozenset[str] | None:
         tables = frozenset(table for table in tables if not ignores(table))
         if tables and not generations.per_table():
             tables = frozenset({EVERYTHING})
+    ending = transaction_end(sql)
+    if ending is not None:
+        tables = Ending(tables or (), ending)
     if len(decided) >= _DECIDED_MAX:
         decided.clear()
     decided[sql] = tables
     return tables
 
 
+class Ending(frozenset):
+    """The tables a statement writes, when the statement may also end the open transaction
+    (``sql.transaction_end``): never empty of work, since the end itself counts."""
+
+    __slots__ = ("how",)
+
+    def __new__(cls, tables, how: str):
+        ending = super().__new__(cls, tables)
+        ending.how = how
+        return ending
+
+    def __bool__(self) -> bool:
+        return True
+
+
 def record_write(tables: frozenset[str], connection: BaseDatabaseWrapper) -> None:
     """Make stale the pages that depend on ``tables``: now in autocommit, else where the
     transaction ends (see ``transactions``)."""
+    if type(tables) is Ending:
+        tables = _transaction_ended(tables, connection)
+        if not tables:
+            return
     if not connection.in_atomic_block and connection.autocommit:
         generations.bump_tables(tables)
     else:
         transactions.defer(tables, connection)
+
+
+def _transaction_ended(ending: Ending, connection: BaseDatabaseWrapper) -> frozenset[str]:
+    """What waited in the transaction ``ending``'s statement ended takes effect now; what the
+    statement itself wrote is left to record."""
+    tables = frozenset(ending)
+    if connection.autocommit and not connection.in_atomic_block:
+        return tables  # no transaction was open
+    if ending.how == COMMITS:
+        transactions.ended_early(connection, certain=True)
+    elif not connection.features.can_rollback_ddl:  # MySQL committed before the statement
+        transactions.ended_early(connection, certain=False)
+        if tables:
+            generations.bump_tables(tables)  # and with it; recorded for the end Django sees too
+    return tables
 
 
 def see_statement(execute, sql, params, many, context):
