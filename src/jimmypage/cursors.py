@@ -171,9 +171,8 @@ class Watched:
 
 
 def _overridden(wrapper_class: type, name: str, wrap: Callable) -> Callable:
-    defined = getattr(wrapper_class, name, None)
-
     def method(self, *args, **kwargs):
+        defined = getattr(wrapper_class, name, None)  # at the call: others may patch it later
         if defined is not None:
             original = defined.__get__(self, type(self))
         else:  # the driver's, through CursorWrapper.__getattr__ (which wraps its errors)
