@@ -15,8 +15,16 @@ from tests.testapp.models import Tag
 
 pytestmark = pytest.mark.usefixtures("clean_state")
 STATUS = "X-Jimmy-Page"
+POSTGRES = connection.vendor == "postgresql"
+if POSTGRES:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+else:
+    is_psycopg3 = False
 postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="COPY and stream() are PostgreSQL's (psycopg 3)"
+    not is_psycopg3, reason="copy() and stream() are psycopg 3's, on PostgreSQL"
+)
+psycopg2_only = pytest.mark.skipif(
+    not POSTGRES or is_psycopg3, reason="copy_expert() and copy_from() are psycopg2's"
 )
 PROCEDURES = {
     "postgresql": [
@@ -212,7 +220,24 @@ def test_executescript():
     assert current() != generation
 
 
-# psycopg2's COPY methods, on a stand-in for its cursor (Django prefers psycopg 3).
+@psycopg2_only
+def test_psycopg2_copy_methods_for_real():
+    generation = generations.read()
+    with connection.cursor() as cursor:
+        cursor.copy_from(io.StringIO("x\n"), "testapp_tag", columns=("name",))
+    after_copy_from = current()
+    assert after_copy_from != generation
+    with connection.cursor() as cursor:
+        cursor.copy_expert("COPY testapp_tag (name) FROM STDIN", io.StringIO("y\n"))
+    assert current() != after_copy_from
+    after_copy_expert = current()
+    with connection.cursor() as cursor:
+        cursor.copy_to(io.StringIO(), "testapp_tag")
+    assert current() == after_copy_expert
+    assert sorted(Tag.objects.values_list("name", flat=True)) == ["x", "y"]
+
+
+# psycopg2's COPY methods, on a stand-in for its cursor, wherever the suite runs.
 
 
 class Psycopg2LikeCursor:
