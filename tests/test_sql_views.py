@@ -6,7 +6,7 @@ The test app's migration 0003 makes ``testapp_shelfview`` (over ``testapp_shelf`
 
 import pytest
 from django.core.cache import caches
-from django.db import connection
+from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client, override_settings
 
 from jimmypage import generations, reads, relations
@@ -131,3 +131,25 @@ def test_a_migrate_that_applied_nothing_reads_nothing(monkeypatch):
     relations.on_post_migrate(using=connection.alias, plan=[])
     relations.on_post_migrate(using=connection.alias)  # flush sends no plan
     assert read == []
+
+
+def test_the_catalogue_is_never_read_inside_a_transaction(monkeypatch):
+    """A failing catalogue query would break the site's transaction: only in autocommit."""
+    read = []
+    monkeypatch.setattr(relations, "read_catalogue", read.append)
+    with transaction.atomic():
+        relations.read_when_safe(connection, again=True)
+    assert read == []
+    relations.read_when_safe(connection, again=True)
+    assert read == [connections[connection.alias]]
+
+
+def test_a_catalogue_that_cannot_be_read_is_said_and_safe(monkeypatch, caplog, reread):
+    def denied(connection):
+        raise DatabaseError("permission denied for pg_class")
+
+    relations.forget()
+    monkeypatch.setattr(relations, "read_catalogue", denied)
+    relations.read_when_safe(connection)
+    assert "could not read the views" in caplog.text
+    assert EVERYTHING in relations.expand({"testapp_shelfview"})
