@@ -50,7 +50,9 @@ def expand(tables: Iterable[str]) -> frozenset[str]:
     """``tables``, plus what their views read; ``EVERYTHING`` for a relation not resolved."""
     expansions = _expansions if _expansions is not None else _build()
     tables = frozenset(tables)
-    found = [expansions[table] for table in tables if table in expansions] if expansions else ()
+    if not expansions:  # no view, nothing unresolved: the common case
+        return tables
+    found = [expansions[table] for table in tables if table in expansions]
     return tables.union(*found) if found else tables
 
 
