@@ -95,12 +95,12 @@ elif TEST_DB == "mariadb":
             "USER": "root",
             "NAME": "test",
             "OPTIONS": {"charset": "utf8mb4"},
-            "TEST": {"NAME": "test_jimmypage", "CHARSET": "utf8mb4"},
+            "TEST": {"NAME": f"test_jimmypage{DB_SUFFIX}", "CHARSET": "utf8mb4"},
         }
     }
     DATABASES["other"] = {
         **DATABASES["default"],
-        "TEST": {"NAME": "test_jimmypage_other", "CHARSET": "utf8mb4"},
+        "TEST": {"NAME": f"test_jimmypage_other{DB_SUFFIX}", "CHARSET": "utf8mb4"},
     }
 else:
     DATABASES = {

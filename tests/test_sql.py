@@ -2,7 +2,15 @@
 
 import pytest
 
-from jimmypage.sql import EVERYTHING, may_delete_rows, named_tables, written_tables
+from jimmypage.sql import (
+    COMMITS,
+    EVERYTHING,
+    MAY_COMMIT,
+    may_delete_rows,
+    named_tables,
+    transaction_end,
+    written_tables,
+)
 
 ALL = frozenset({EVERYTHING})
 
@@ -83,6 +91,7 @@ def test_may_delete_rows(sql, deletes):
         "DO $$ BEGIN DELETE FROM app_tag; END $$",
         "EXEC something",
         "INSERT",
+        "COPY (DELETE FROM app_tag RETURNING *) TO STDOUT",
     ],
 )
 def test_writes_whose_tables_cannot_be_told_mean_everything(sql):
@@ -104,6 +113,9 @@ def test_writes_whose_tables_cannot_be_told_mean_everything(sql):
         "WITH x AS (SELECT 1) SELECT * FROM x",
         "EXPLAIN SELECT 1",
         "SHOW TABLES",
+        "COPY app_tag TO STDOUT",
+        'COPY "app_tag" (name, id) TO STDOUT WITH (FORMAT csv)',
+        "COPY (SELECT * FROM app_tag WHERE name = ')') TO '/tmp/x'",
         "",
     ],
 )
@@ -119,3 +131,36 @@ def test_named_tables_finds_known_tables_quoted_or_not():
     )
     assert named_tables(sql, known) == {"app_article", "app_author", "app_tag"}
     assert named_tables("SELECT 1", known) == set()
+
+
+@pytest.mark.parametrize(
+    ("sql", "ending"),
+    [
+        ("COMMIT", COMMITS),
+        ("  /* x */ commit work", COMMITS),
+        ("END", COMMITS),
+        ("UPDATE t SET a = 1; COMMIT", COMMITS),
+        ("CREATE TABLE t (x int)", MAY_COMMIT),
+        ("DROP VIEW v", MAY_COMMIT),
+        ("TRUNCATE t", MAY_COMMIT),
+        ("START TRANSACTION", MAY_COMMIT),
+        ("LOCK TABLES t WRITE", MAY_COMMIT),
+        ("SET autocommit = 1", MAY_COMMIT),
+        ("SET @@autocommit=ON", MAY_COMMIT),
+        ("SET autocommit = 0", None),
+        ("SET search_path = x", None),
+        ('UPDATE "t" SET "a" = %s', None),
+        ('SAVEPOINT "s1"', None),
+        ('ROLLBACK TO SAVEPOINT "s1"', None),
+        ("SELECT 1", None),
+    ],
+)
+def test_transaction_end(sql, ending):
+    assert transaction_end(sql) == ending
+
+
+def test_named_tables_may_fold_case():
+    known = frozenset({"app_tag", "App_Article"})
+    sql = "create view v as select * from APP_TAG join `app_article`"
+    assert named_tables(sql, known) == set()
+    assert named_tables(sql, known, fold_case=True) == {"app_tag", "App_Article"}

@@ -9,9 +9,9 @@ class JimmyPageConfig(AppConfig):
 
     def ready(self) -> None:
         # checks register themselves; purge connects its receiver of generation changes
-        from . import checks, conf, purge, scaling_checks, writes  # noqa: F401
+        from . import checks, conf, purge, scaling_checks, watching  # noqa: F401
 
-        writes.watch_all_connections()
+        watching.watch_all_connections()
         if conf.refresh_executor() == "celery":
             # Register the refresh task with Celery in every process that runs these settings,
             # the worker's included. Without Celery installed, check jimmypage.E006 says so.

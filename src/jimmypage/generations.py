@@ -24,7 +24,7 @@ from functools import cache
 
 from django.apps import apps
 
-from . import backend, conf, signals
+from . import backend, conf, relations, signals
 from .sql import EVERYTHING
 
 Stamp = str | tuple  # global mode: token; per-table: (global token, ((table, token), ...))
@@ -121,7 +121,7 @@ def bump_tables(tables: Iterable[str]) -> None:
 
     A table no model knows, or ``EVERYTHING``, makes every page stale: no page recorded it.
     """
-    tables = frozenset(tables)
+    tables = relations.expand(tables)  # a write through a view writes the tables it reads
     if not per_table() or EVERYTHING in tables or not tables <= known_tables():
         bump()
         return
@@ -215,7 +215,10 @@ class Before:
         """The stamp of a page whose render read ``tables_read``."""
         if self.tables is None:
             return self.global_token
-        read = sorted({table for table in tables_read if table in self.tables})
+        read = relations.expand(tables_read)  # a view stands for the tables it reads
+        if EVERYTHING in read:  # it read what cannot be told: it depends on every table
+            read = self.tables
+        read = sorted(table for table in read if table in self.tables)
         return (self.global_token, tuple((table, self.tables[table]) for table in read))
 
 

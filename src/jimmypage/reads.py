@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from . import conf
+from . import conf, relations
 from .generations import known_tables
-from .sql import named_tables
+from .sql import EVERYTHING, named_tables
 
 # The set of tables the current render has read, or None when no render is being recorded.
 # A ContextVar follows the render into sync_to_async threads and back, for async views too.
@@ -31,12 +31,21 @@ def note(sql: str) -> None:
         tables.update(tables_named(sql))
 
 
+def note_everything() -> None:
+    """The render read what cannot be told (a procedure, a relation not resolved): the page
+    depends on every table."""
+    tables = _recording.get()
+    if tables is not None:
+        tables.add(EVERYTHING)
+
+
 # Like the write hook, each statement's text is parsed once: renders repeat the same queries.
 _NAMED_MAX = 4096
 
 
 def tables_named(sql: str) -> frozenset[str]:
-    """The installed models' tables that ``sql`` names, remembered by text (bounded)."""
+    """The installed models' tables and the views that ``sql`` names, remembered by text
+    (bounded)."""
     named = conf.memo("reads.tables_named")
     try:
         return named[sql]
@@ -44,5 +53,5 @@ def tables_named(sql: str) -> frozenset[str]:
         pass
     if len(named) >= _NAMED_MAX:
         named.clear()
-    found = named[sql] = frozenset(named_tables(sql, known_tables()))
+    found = named[sql] = frozenset(named_tables(sql, known_tables() | relations.views()))
     return found

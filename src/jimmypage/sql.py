@@ -51,6 +51,9 @@ _DELETE_LISTED = re.compile(
     rf"\s+FROM\b",
     re.I,
 )
+# COPY ... TO writes a file or the client, from a table or a query (which may itself write:
+# ``COPY (DELETE ... RETURNING *) TO STDOUT``).
+_COPY_OUT = re.compile(rf"COPY\s+(?:{_NAME}\s*(?:\([^)]*\)\s*)?|(\(.*\))\s*)TO\b", re.I | re.S)
 _IDENT_ONLY = re.compile(_IDENT)
 _WRITE_KEYWORD = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|REPLACE|TRUNCATE)\b", re.I)
 _ANALYZE = re.compile(r"\bANALY[SZ]E\b", re.I)
@@ -138,6 +141,50 @@ def statements(sql: str) -> list[str]:
     return [part for part in parts if first_keyword(part)] or [sql]
 
 
+# Statements that end the open transaction: by committing it everywhere, or implicitly where
+# DDL is not transactional (MySQL commits before DDL, BEGIN, LOCK TABLES, SET autocommit = 1...).
+COMMITS = "commits"
+MAY_COMMIT = "may commit"
+_COMMIT_KEYWORDS = frozenset({"COMMIT", "END"})
+_IMPLICIT_COMMIT_KEYWORDS = frozenset(
+    {
+        *_DDL,
+        "TRUNCATE",
+        "GRANT",
+        "REVOKE",
+        "BEGIN",
+        "START",
+        "LOCK",
+        "UNLOCK",
+        "ANALYZE",
+        "OPTIMIZE",
+        "REPAIR",
+        "CHECK",
+        "FLUSH",
+        "RESET",
+        "CACHE",
+        "LOAD",
+    }
+)
+_SET_AUTOCOMMIT_ON = re.compile(
+    r"SET\s+(?:@@(?:SESSION\.)?|SESSION\s+)?autocommit\s*=\s*(?:1|ON|TRUE)\b", re.I
+)
+
+
+def transaction_end(sql: str) -> str | None:
+    """``COMMITS`` when ``sql`` commits the open transaction, ``MAY_COMMIT`` when it does on
+    databases without transactional DDL, else ``None``."""
+    ending = None
+    for statement in statements(sql):
+        keyword = first_keyword(statement)
+        if keyword in _COMMIT_KEYWORDS:
+            return COMMITS
+        body = statement[_LEADING_COMMENTS.match(statement).end() :]
+        if keyword in _IMPLICIT_COMMIT_KEYWORDS or _SET_AUTOCOMMIT_ON.match(body):
+            ending = MAY_COMMIT
+    return ending
+
+
 _DELETES_ROWS = frozenset({"DELETE", "REPLACE", "MERGE", "TRUNCATE"})
 _INSERT_OR_REPLACE = re.compile(r"INSERT\s+OR\s+REPLACE\b", re.I)
 
@@ -178,6 +225,10 @@ def _written_tables(sql: str) -> frozenset[str] | None:
     body = sql[_LEADING_COMMENTS.match(sql).end() :]
     if keyword == "DELETE":
         return _deleted(body)
+    if keyword == "COPY":
+        out = _COPY_OUT.match(body)
+        if out:
+            return frozenset({EVERYTHING}) if _WRITE_KEYWORD.search(out.group(1) or "") else None
     pattern = _TARGETS.get(keyword)
     if pattern is not None:
         match = pattern.match(body)
@@ -217,14 +268,18 @@ def _truncated(body: str) -> frozenset[str]:
     return frozenset(unquote(re.sub(r"(?i)^ONLY\s+", "", name)) for name in names)
 
 
-def named_tables(sql: str, known: frozenset[str]) -> set[str]:
+def named_tables(sql: str, known: frozenset[str], fold_case: bool = False) -> set[str]:
     """The ``known`` table names that ``sql`` mentions anywhere: what a read may depend on.
 
-    Mentioning a table without reading it only adds a dependency, the safe side.
+    Mentioning a table without reading it only adds a dependency, the safe side. With
+    ``fold_case`` (SQLite's and MySQL's view definitions), names match whatever their case.
     """
+    lookup = {name.lower(): name for name in known} if fold_case else None
     found = set()
     for quoted, backticked, bracketed, bare in _NAMES_IN_SELECT.findall(sql):
         name = quoted.replace('""', '"') if quoted else backticked or bracketed or bare
+        if lookup is not None:
+            name = lookup.get(name.lower(), "")
         if name in known:
             found.add(name)
     return found

@@ -3,25 +3,24 @@
 An execute wrapper on every database connection sees each SQL statement: ``save()``, ``delete()``,
 ``QuerySet.update()``/``delete()``, bulk operations, many-to-many changes and raw SQL alike.
 After a write succeeds, the tables it wrote are recorded: outside a transaction their
-generations change at once; inside ``atomic()`` once per table when the outermost transaction
-commits. A rolled-back transaction or savepoint changes nothing; a failed statement neither.
+generations change at once; inside a transaction (``atomic()`` or manual) once per table where
+the transaction ends (``transactions``). A rolled-back transaction or savepoint changes nothing;
+a failed statement neither.
 """
 
 from __future__ import annotations
 
-from functools import cache, partial
+from functools import cache
 
 from django.apps import apps
 from django.conf import settings
 from django.core.cache.backends.db import BaseDatabaseCache
 from django.core.signals import setting_changed
-from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.signals import connection_created
 from django.utils.module_loading import import_string
 
-from . import conf, generations, reads
-from .sql import EVERYTHING, may_delete_rows, written_tables
+from . import conf, generations, reads, transactions
+from .sql import COMMITS, EVERYTHING, may_delete_rows, transaction_end, written_tables
 
 # Tables whose writes never make pages stale, whatever the whitelist says.
 ALWAYS_IGNORED = frozenset({"django_migrations"})
@@ -122,33 +121,56 @@ def stale_tables(sql: str) -> frozenset[str] | None:
         tables = frozenset(table for table in tables if not ignores(table))
         if tables and not generations.per_table():
             tables = frozenset({EVERYTHING})
+    ending = transaction_end(sql)
+    if ending is not None:
+        tables = Ending(tables or (), ending)
     if len(decided) >= _DECIDED_MAX:
         decided.clear()
     decided[sql] = tables
     return tables
 
 
-def record_write(tables: frozenset[str], connection: BaseDatabaseWrapper) -> None:
-    """Make stale the pages that depend on ``tables``, now or when the transaction commits.
+class Ending(frozenset):
+    """The tables a statement writes, when the statement may also end the open transaction
+    (``sql.transaction_end``): never empty of work, since the end itself counts."""
 
-    Django keeps a transaction's on-commit hooks in ``connection.run_on_commit`` and replaces
-    that list when the transaction ends or a savepoint rolls back. Remembering which tables
-    already have a hook in the current list gives one change per table and transaction, while a
-    savepoint rollback (which drops our hooks with the old list) lets later writes add them again.
-    """
-    if not connection.in_atomic_block:
+    __slots__ = ("how",)
+
+    def __new__(cls, tables, how: str):
+        ending = super().__new__(cls, tables)
+        ending.how = how
+        return ending
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def record_write(tables: frozenset[str], connection: BaseDatabaseWrapper) -> None:
+    """Make stale the pages that depend on ``tables``: now in autocommit, else where the
+    transaction ends (see ``transactions``)."""
+    if type(tables) is Ending:
+        tables = _transaction_ended(tables, connection)
+        if not tables:
+            return
+    if not connection.in_atomic_block and connection.autocommit:
         generations.bump_tables(tables)
-        return
-    hooks = connection.run_on_commit
-    pending = connection.__dict__.get("_jimmypage_pending")
-    if pending is None or pending[0] is not hooks:
-        pending = (hooks, set())
-        connection._jimmypage_pending = pending
-    elif tables <= pending[1]:
-        return  # the usual case inside a transaction: this table already has its hook
-    new = tables - pending[1]
-    pending[1].update(new)
-    transaction.on_commit(partial(generations.bump_tables, new), using=connection.alias)
+    else:
+        transactions.defer(tables, connection)
+
+
+def _transaction_ended(ending: Ending, connection: BaseDatabaseWrapper) -> frozenset[str]:
+    """What waited in the transaction ``ending``'s statement ended takes effect now; what the
+    statement itself wrote is left to record."""
+    tables = frozenset(ending)
+    if connection.autocommit and not connection.in_atomic_block:
+        return tables  # no transaction was open
+    if ending.how == COMMITS:
+        transactions.ended_early(connection, certain=True)
+    elif not connection.features.can_rollback_ddl:  # MySQL committed before the statement
+        transactions.ended_early(connection, certain=False)
+        if tables:
+            generations.bump_tables(tables)  # and with it; recorded for the end Django sees too
+    return tables
 
 
 def see_statement(execute, sql, params, many, context):
@@ -162,16 +184,3 @@ def see_statement(execute, sql, params, many, context):
     if tables:
         record_write(tables, context["connection"])
     return result
-
-
-def watch(connection: BaseDatabaseWrapper, **kwargs) -> None:
-    """Put the execute wrapper on ``connection``, once (it survives reconnections)."""
-    if see_statement not in connection.execute_wrappers:
-        connection.execute_wrappers.insert(0, see_statement)
-
-
-def watch_all_connections() -> None:
-    """Watch every connection: those made from now on, and any this thread already has."""
-    connection_created.connect(watch, dispatch_uid="jimmypage.watch")
-    for connection in connections.all(initialized_only=True):
-        watch(connection)

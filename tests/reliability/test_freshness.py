@@ -31,6 +31,7 @@ from jimmypage import generations
 from tests.testapp import reliability_views
 from tests.testapp.models import Article, Author
 
+from . import writes_more
 from .support import SETTINGS, STATUS, Timer, budget, cache_keys, figure, reset_jimmypage_state
 from .visitors import (
     HARMLESS,
@@ -60,8 +61,9 @@ FRESHNESS_PAGES = [
 EVICTIONS = ["generation", "table", "lock", "page", "any"]
 MIDDLE = ["write", "evict generation", "evict table", "invalidate"]
 VIEW_NAMES = ["articles", "tags", "tagged", "static", "vary", "async_articles", "template"]
-# Every kind of write, a cart visitor's cart change included.
-FRESHNESS_WRITES = list(WRITES)
+# Every kind of write, a cart visitor's cart change included, and issue 15's (manual
+# transactions, failing hooks, procedures, COPY: those the database has).
+FRESHNESS_WRITES = list(WRITES) + writes_more.kinds()
 
 
 def evict(kind: str, data) -> str | None:
@@ -123,6 +125,7 @@ def run_freshness(manual_refreshes) -> Tally:
     middle = Middle()
     for name in VIEW_NAMES:
         reliability_views.HOOKS[name] = middle
+    writes_more.prepare()
 
     @settings(settings.get_profile("jimmypage-reliability"), max_examples=EXAMPLES)
     @given(data=st.data())
@@ -180,7 +183,7 @@ def run_freshness(manual_refreshes) -> Tally:
                 kind = data.draw(st.sampled_from(FRESHNESS_WRITES), label="write")
                 write(kind, data, visitors)
                 tally.writes += 1
-                if kind not in HARMLESS:
+                if kind not in HARMLESS and kind not in writes_more.HARMLESS:
                     stale_since_change.clear()
                     must_be_fresh.clear()
             elif roll < 86:
@@ -204,10 +207,12 @@ def run_freshness(manual_refreshes) -> Tally:
                 what = data.draw(st.sampled_from(MIDDLE), label="in the middle of a render")
                 middle.arm(_middle_action(what, data))
 
+    writes_more.between = manual_refreshes.run
     try:
         sequence()
     finally:
         reliability_views.HOOKS.clear()
+        writes_more.between = None
     return tally
 
 

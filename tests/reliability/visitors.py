@@ -28,6 +28,7 @@ import jimmypage
 from tests.testapp.models import Article, Author, Hit, Tag
 from tests.testapp.reliability_views import body_digest
 
+from . import writes_more
 from .support import STATUS
 
 HOSTS = [
@@ -316,6 +317,8 @@ def write(kind: str, data, visitors) -> None:
         Author.objects.create(name=title)
     elif kind == "invalidate":
         jimmypage.invalidate()
+    else:  # issue 15's writes: manual transactions, failing hooks, procedures, COPY
+        writes_more.write(kind, data)
 
 
 def reset_data(visitors) -> None:

@@ -54,3 +54,34 @@ class Book(models.Model):
 
     def __str__(self):
         return self.title
+
+
+# Unmanaged models over SQL views (migration 0003): per-table mode resolves a view to the
+# tables it reads, through views on views.
+
+
+class ShelfView(models.Model):
+    """Over ``testapp_shelf``; updatable on PostgreSQL and MySQL."""
+
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        managed = False
+        db_table = "testapp_shelfview"
+
+    def __str__(self):
+        return self.name
+
+
+class ShelvedBook(models.Model):
+    """Over ``testapp_book`` and the view ``testapp_shelfview``."""
+
+    title = models.CharField(max_length=100)
+    shelf = models.CharField(max_length=50)
+
+    class Meta:
+        managed = False
+        db_table = "testapp_shelvedbook"
+
+    def __str__(self):
+        return self.title

@@ -34,6 +34,8 @@ urlpatterns = [
     path("changing/", views.changing),
     path("tags/", views.tags_page),
     path("books/", views.books_page),
+    path("shelved/", views.shelved_page),
+    path("shelves/", views.shelves_page),
     path("static/", views.static_page),
     path("declared/", views.declared_page),
 ]

@@ -14,7 +14,7 @@ from django.views.generic import TemplateView
 
 from jimmypage.cache import cache_page
 
-from .models import Article, Book, Tag
+from .models import Article, Book, ShelfView, ShelvedBook, Tag
 
 RENDERS: Counter = Counter()
 _renders_lock = threading.Lock()
@@ -282,6 +282,21 @@ def books_page(request):
     """Reads the books only, never their shelves."""
     _rendered("books_page", request)
     return HttpResponse(",".join(Book.objects.order_by("pk").values_list("title", flat=True)))
+
+
+@cache_page
+def shelved_page(request):
+    """Reads a view on a view (the books with their shelves' names)."""
+    _rendered("shelved_page", request)
+    rows = ShelvedBook.objects.order_by("pk").values_list("title", "shelf")
+    return HttpResponse(",".join(f"{title}@{shelf}" for title, shelf in rows))
+
+
+@cache_page
+def shelves_page(request):
+    """Reads the view over the shelves."""
+    _rendered("shelves_page", request)
+    return HttpResponse(",".join(ShelfView.objects.order_by("pk").values_list("name", flat=True)))
 
 
 @cache_page
