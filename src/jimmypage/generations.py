@@ -24,7 +24,7 @@ from functools import cache
 
 from django.apps import apps
 
-from . import backend, conf, signals
+from . import backend, conf, signals, users
 from .sql import EVERYTHING
 
 Stamp = str | tuple  # global mode: token; per-table: (global token, ((table, token), ...))
@@ -121,11 +121,17 @@ def bump_tables(tables: Iterable[str]) -> None:
 
     A table no model knows, or ``EVERYTHING``, makes every page stale: no page recorded it.
     """
+    global _bump_pending
     tables = frozenset(tables)
+    if users.MARK in tables:  # a user, group or permission changed: signed-in pages go stale
+        tables = tables - {users.MARK}
+        if not users.bump():
+            _bump_pending = True  # replayed as a global bump: the safe side
+        if not tables:
+            return
     if not per_table() or EVERYTHING in tables or not tables <= known_tables():
         bump()
         return
-    global _bump_pending
     if backend.put_many({table_key(table): new_token() for table in tables}, None):
         signals.generation_changed.send(None, tables=tables)
     else:

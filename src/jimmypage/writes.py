@@ -20,7 +20,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.utils.module_loading import import_string
 
-from . import conf, generations, reads
+from . import conf, generations, reads, users
 from .sql import EVERYTHING, may_delete_rows, written_tables
 
 # Tables whose writes never make pages stale, whatever the whitelist says.
@@ -107,7 +107,8 @@ def stale_tables(sql: str) -> frozenset[str] | None:
     """The tables whose pages ``sql`` makes stale once it succeeds; ``None`` when it only reads.
 
     Empty when it writes only ignored tables. In global mode any other write answers
-    ``{EVERYTHING}``, since one generation covers every page.
+    ``{EVERYTHING}``, since one generation covers every page. A write to users, groups or
+    permissions adds ``users.MARK``, even on whitelisted tables (see ``users``).
     """
     if sql.startswith("SELECT") and ";" not in sql:  # Django's reads, decided at once
         return None
@@ -119,9 +120,12 @@ def stale_tables(sql: str) -> frozenset[str] | None:
     tables = written_tables(sql)
     if tables is not None:
         tables = with_database_cascades(tables, sql)
+        changed_users = users.marks(tables, sql)  # whatever the whitelist says
         tables = frozenset(table for table in tables if not ignores(table))
         if tables and not generations.per_table():
             tables = frozenset({EVERYTHING})
+        if EVERYTHING not in tables:  # the global generation covers signed-in pages too
+            tables |= changed_users
     if len(decided) >= _DECIDED_MAX:
         decided.clear()
     decided[sql] = tables

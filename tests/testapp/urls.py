@@ -31,4 +31,5 @@ urlpatterns = [
     path("books/", views.books_page),
     path("static/", views.static_page),
     path("declared/", views.declared_page),
+    path("account/", views.account_page),
 ]

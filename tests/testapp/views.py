@@ -263,3 +263,18 @@ def static_page(request):
 def declared_page(request):
     _rendered("declared_page", request)
     return HttpResponse("declares its dependencies")
+
+
+@cache_page
+def account_page(request):
+    """A signed-in user's own page: what the user may do, which a write to the user changes."""
+    _rendered("account_page", request)
+    user = request.user
+    if not user.is_authenticated:
+        return HttpResponse("account|anonymous")
+    groups = ",".join(sorted(user.groups.values_list("name", flat=True)))
+    return HttpResponse(
+        f"account|user={user.get_username()}|staff={user.is_staff}|active={user.is_active}"
+        f"|groups={groups}|may_change={user.has_perm('testapp.change_article')}"
+        f"|cart={request.session.get('cart')}"
+    )
