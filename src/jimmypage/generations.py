@@ -122,13 +122,13 @@ def bump_tables(tables: Iterable[str]) -> None:
     A table no model knows, or ``EVERYTHING``, makes every page stale: no page recorded it.
     """
     global _bump_pending
-    tables = frozenset(tables)
-    if users.MARK in tables:  # a user, group or permission changed: signed-in pages go stale
-        tables = tables - {users.MARK}
-        if not users.bump():
-            _bump_pending = True  # replayed as a global bump: the safe side
-        if not tables:
-            return
+    # Users, groups, permissions or sessions changed: signed-in pages go stale (see users).
+    given = frozenset(tables)
+    tables, applied = users.apply_marks(given)
+    if not applied:
+        _bump_pending = True  # replayed as a global bump: the safe side
+    if given and not tables:
+        return
     if not per_table() or EVERYTHING in tables or not tables <= known_tables():
         bump()
         return

@@ -22,7 +22,7 @@ from django.apps import apps
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 
-from . import backend, conf, log
+from . import backend, conf, log, sessions
 from .sql import EVERYTHING
 
 USERS = "u1"
@@ -108,6 +108,21 @@ def marks(tables: frozenset[str], sql: str) -> frozenset[str]:
     if EVERYTHING in tables or tables.isdisjoint(user_tables()) or is_last_login_only(sql):
         return frozenset()
     return frozenset({MARK})
+
+
+def apply_marks(tables: frozenset[str]) -> tuple[frozenset[str], bool]:
+    """Act on the marks among ``tables``: the tables left, and whether it all reached the cache.
+
+    ``MARK`` replaces the users generation; session marks replace those sessions' tokens.
+    """
+    if not any(table.startswith("<jimmypage ") for table in tables):
+        return tables, True
+    done = True
+    if MARK in tables:
+        tables = tables - {MARK}
+        done = bump()
+    tables, sessions_done = sessions.apply(tables)
+    return tables, done and sessions_done
 
 
 def bump() -> bool:

@@ -20,7 +20,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.utils.module_loading import import_string
 
-from . import conf, generations, reads, users
+from . import conf, generations, reads, sessions, users
 from .sql import EVERYTHING, may_delete_rows, written_tables
 
 # Tables whose writes never make pages stale, whatever the whitelist says.
@@ -163,6 +163,7 @@ def see_statement(execute, sql, params, many, context):
         reads.note(text)
         return execute(sql, params, many, context)
     result = execute(sql, params, many, context)
+    tables |= sessions.marks(text, params, many)
     if tables:
         record_write(tables, context["connection"])
     return result

@@ -278,3 +278,28 @@ def account_page(request):
         f"|groups={groups}|may_change={user.has_perm('testapp.change_article')}"
         f"|cart={request.session.get('cart')}"
     )
+
+
+def log_out(request):
+    from django.contrib.auth import logout
+
+    logout(request)
+    return HttpResponse("logged out")
+
+
+def flush_session(request):
+    request.session.flush()
+    return HttpResponse("flushed")
+
+
+def cycle_session(request):
+    request.session.cycle_key()
+    return HttpResponse("cycled")
+
+
+def log_in_as(request, username):
+    from django.contrib.auth import get_user_model, login
+
+    user = get_user_model().objects.get(username=username)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return HttpResponse(f"logged in as {username}")

@@ -1,0 +1,198 @@
+"""``SignedInHitMiddleware``: fresh pages for signed-in visitors, before sessions and auth run.
+
+A signed-in hit through ``cache_page`` alone costs two SQL queries before the page can even be
+keyed (the session, then the user). Placed first in ``MIDDLEWARE``, before ``SessionMiddleware``,
+this middleware answers a GET or HEAD that carries a session cookie from a copy of the whole
+response, as the rest of the stack left it, in one cache round trip and without SQL.
+
+A copy is kept only after the request went through the whole stack, Django accepted its session
+and its user (``cache_page`` answered it with a fresh page of that user, from that session), and
+nothing rotated or changed the session. It is keyed by the whole ``Cookie`` header (the response
+varies on it) and the URL, and it records what must still hold for it to be served: the
+session's token (see ``sessions``: replaced whenever the session may have changed or ended), the
+session's expiry as Django counts it, the generations of the page, the users generation and,
+for the ``cache`` engine, a digest of the session's own data. The copy, the token, the
+generations and (``cache`` engine) the session's data come in one ``get_many``. Anything stale,
+missing or doubtful goes through the whole stack, where ``cache_page`` runs as without it.
+
+Opt-in: on a hit no other middleware and no view run, so nothing they do per request happens.
+See ``docs/signed-in.md`` for what that skips and for the threat model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.http import HttpRequest, HttpResponseBase
+
+from . import backend, conf, entries, generations, log, rules, sessions, signals, stats, users
+
+COPY = "s1"  # (COPY, page entry, session token, expires at, session data digest or None)
+
+# Vary'd request headers of each URL's signed-in responses, learnt from the responses. A URL
+# this process has not seen yet goes through the stack once.
+_vary_names: dict[str, tuple[str, ...]] = {}
+_VARY_NAMES_MAX = 10_000
+
+
+def _digest(parts: tuple) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def session_cookie(request: HttpRequest) -> str | None:
+    """The session cookie of a request this middleware looks at, or ``None``."""
+    if not request.META.get("HTTP_COOKIE") or sessions.kind() is None:
+        return None
+    return request.COOKIES.get(settings.SESSION_COOKIE_NAME) or None
+
+
+def answerable(request: HttpRequest) -> bool:
+    """True for a request a copy could answer: a GET or HEAD whose visitor is the session's."""
+    return (
+        request.method in rules.CACHEABLE_METHODS
+        and "HTTP_AUTHORIZATION" not in request.META
+        and not settings.SESSION_SAVE_EVERY_REQUEST  # every request must reach the session
+        and not conf.disabled()
+    )
+
+
+def url_key(request: HttpRequest) -> str:
+    """The URL's part of a copy's key; raises ``DisallowedHost`` for a bad host."""
+    parts = (request.scheme, request.get_host(), request.path, request.META.get("QUERY_STRING"))
+    return _digest(parts)
+
+
+def copy_key(url: str, request: HttpRequest, names: tuple[str, ...]) -> str:
+    """The key of a copy: the URL, the whole ``Cookie`` header and the Vary'd headers."""
+    meta = request.META
+    values = (meta.get("HTTP_COOKIE"), names, tuple(meta.get(name) for name in names))
+    return f"{conf.key_prefix()}:signed:{url}:{_digest(values)}"
+
+
+class SignedInHitMiddleware:
+    """Answer fresh pages to signed-in visitors before any other middleware runs."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        session_key = session_cookie(request)
+        if session_key is None:
+            return self.get_response(request)
+        if not answerable(request):
+            response = self.get_response(request)
+            self.notice_session_change(request, session_key, response)
+            return response
+        try:
+            url = url_key(request)
+        except Exception:  # a bad Host: Django's own handling answers it
+            return self.get_response(request)
+        names = _vary_names.get(url)
+        key = copy_key(url, request, names) if names is not None else None
+        generation_keys = generations.fetch_keys(generations.hint(key) if key else ())
+        token_key = sessions.token_key(session_key)
+        wanted = [token_key, *generation_keys, users.generation_key()]
+        if sessions.kind() == sessions.CACHE:
+            wanted.append(sessions.engine_key(session_key))
+        found = backend.get_many([key, *wanted] if key else wanted)
+        if found is None:
+            return self.get_response(request)  # the cache is away: cache_page says so
+        if key is not None:
+            response = self.fresh_copy(request, key, session_key, found, generation_keys)
+            if response is not None:
+                return response
+        # Read before the stack loads the session: a change made meanwhile replaces it.
+        token = sessions.ensure_token(session_key, found.get(token_key))
+        response = self.get_response(request)
+        if not self.notice_session_change(request, session_key, response):
+            self.keep_copy(request, url, token, response)
+        return response
+
+    def fresh_copy(self, request, key, session_key, found, generation_keys):
+        """The copy at ``key`` if everything it depends on still holds, else ``None``."""
+        copy = found.get(key)
+        if type(copy) is not tuple or len(copy) != 5 or copy[0] != COPY:
+            return None
+        _, page, token, expires, data_digest = copy
+        if token != found.get(sessions.token_key(session_key)) or expires <= time.time():
+            return None
+        if data_digest is not None:
+            data = found.get(sessions.engine_key(session_key))
+            if type(data) is not dict or sessions.data_digest(data) != data_digest:
+                return None
+        stamp = entries.stamp_of(page)
+        if not users.is_users_stamp(stamp) or not users.is_current(stamp, found):
+            return None
+        tables_stamp = users.inner(stamp)
+        generations.remember(key, tables_stamp)
+        global_token = generations.settle_pending(found.get(generation_keys[0]))
+        if not generations.is_fresh(tables_stamp, global_token, found, generation_keys):
+            return None
+        return self.answer(request, page)
+
+    def answer(self, request: HttpRequest, page) -> HttpResponseBase:
+        response = entries.to_response(page)
+        response.jimmypage_status = "hit"
+        response.jimmypage_age = entries.age_of(page)
+        header = conf.status_header()
+        if header:
+            response[header] = "hit"
+        log.decision("hit", "fresh copy for a signed-in session", request)
+        stats.count("hit")
+        signals.page_hit.send(
+            None, request=request, age=response.jimmypage_age, reason="early signed-in"
+        )
+        return response
+
+    def notice_session_change(self, request, session_key: str, response) -> bool:
+        """After the stack: if the session was rotated, removed or changed, forget its copies."""
+        session = getattr(request, "session", None)
+        changed = settings.SESSION_COOKIE_NAME in response.cookies or (
+            session is not None and (session.modified or session.session_key != session_key)
+        )
+        if changed:
+            sessions.forget(session_key)
+        return changed
+
+    def keep_copy(self, request, url: str, token: str | None, response) -> None:
+        """Keep a copy of a page ``cache_page`` answered fresh to the session's own user."""
+        stamp = getattr(response, "jimmypage_stamp", None)
+        if (
+            token is None
+            or request.method != "GET"
+            or getattr(response, "jimmypage_status", None) not in ("hit", "miss")
+            or not users.is_users_stamp(stamp)
+            or not _user_of_the_session(request)
+            or rules.response_refusal(response) is not None
+        ):
+            return
+        expires = sessions.expiry(request.session)
+        now = time.time()
+        if expires is None or expires <= now:
+            return
+        data_digest = None
+        if sessions.kind() == sessions.CACHE:
+            data_digest = sessions.data_digest(dict(request.session.items()))
+        names = tuple(name for name in entries.vary_meta_names(response) if name != "HTTP_COOKIE")
+        if _vary_names.get(url) != names:
+            if len(_vary_names) >= _VARY_NAMES_MAX:
+                _vary_names.clear()
+            _vary_names[url] = names
+        copy = (COPY, entries.page_entry(response, stamp), token, expires, data_digest)
+        timeout = max(1, int(expires - now))
+        page_timeout = getattr(response, "jimmypage_timeout", None)
+        if page_timeout:
+            timeout = min(timeout, page_timeout)
+        backend.put(copy_key(url, request, names), copy, timeout)
+
+
+def _user_of_the_session(request: HttpRequest) -> bool:
+    """True when the request's user is signed in through its session (not another way)."""
+    user = getattr(request, "user", None)
+    session = getattr(request, "session", None)
+    if user is None or session is None or not user.is_authenticated:
+        return False
+    return session.get(SESSION_KEY) == user._meta.pk.value_to_string(user)
