@@ -422,3 +422,19 @@ def test_the_session_engines_are_told_apart():
         SESSION_ENGINE="django.contrib.sessions.backends.cache", SESSION_CACHE_ALIAS="broken"
     ):
         assert sessions.kind() is None, "a session cache of its own: its evictions are unseen"
+
+
+def test_system_checks_say_when_it_could_never_answer():
+    from jimmypage.signed_in import MIDDLEWARE_PATH, check_signed_in
+
+    def ids(**overrides):
+        with override_settings(**overrides):
+            return [warning.id for warning in check_signed_in()]
+
+    assert ids() == [], "not installed: nothing to say"
+    assert ids(MIDDLEWARE=[MIDDLEWARE_PATH, *settings.MIDDLEWARE]) == []
+    assert ids(MIDDLEWARE=[*settings.MIDDLEWARE, MIDDLEWARE_PATH]) == ["jimmypage.W011"]
+    assert ids(
+        MIDDLEWARE=[MIDDLEWARE_PATH], SESSION_ENGINE="django.contrib.sessions.backends.file"
+    ) == ["jimmypage.W012"]
+    assert ids(MIDDLEWARE=[MIDDLEWARE_PATH], SESSION_SAVE_EVERY_REQUEST=True) == ["jimmypage.W013"]

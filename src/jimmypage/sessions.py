@@ -33,12 +33,14 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core import signing
 from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
 
 from . import backend, conf
 
 # Stands, among the tables a write changed, for "the session with this key digest changed".
 SESSION_MARK = "<jimmypage session>"
 DB, CACHE, SIGNED = "db", "cache", "signed"
+_MIDDLEWARE_PATH = "jimmypage.signed_in.SignedInHitMiddleware"
 
 
 def token_key(session_key: str) -> str:
@@ -51,14 +53,28 @@ def digest(text: str) -> str:
 
 
 def middleware_installed() -> bool:
-    """True when ``SignedInHitMiddleware`` is in ``MIDDLEWARE`` (decided once per settings)."""
+    """True when ``SignedInHitMiddleware`` (or a subclass) is in ``MIDDLEWARE`` (decided once
+    per settings)."""
     memo = conf.memo("sessions")
     try:
         return memo["installed"]
     except KeyError:
-        installed = "jimmypage.signed_in.SignedInHitMiddleware" in settings.MIDDLEWARE
+        installed = any(_is_the_middleware(path) for path in settings.MIDDLEWARE)
         memo["installed"] = installed
         return installed
+
+
+def _is_the_middleware(path: str) -> bool:
+    """True for ``SignedInHitMiddleware`` or a subclass of it (a site's own, say)."""
+    if path == _MIDDLEWARE_PATH:
+        return True
+    from .signed_in import SignedInHitMiddleware
+
+    try:
+        found = import_string(path)
+    except ImportError:
+        return False
+    return isinstance(found, type) and issubclass(found, SignedInHitMiddleware)
 
 
 def kind() -> str | None:
