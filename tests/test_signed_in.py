@@ -438,3 +438,44 @@ def test_system_checks_say_when_it_could_never_answer():
         MIDDLEWARE=[MIDDLEWARE_PATH], SESSION_ENGINE="django.contrib.sessions.backends.file"
     ) == ["jimmypage.W012"]
     assert ids(MIDDLEWARE=[MIDDLEWARE_PATH], SESSION_SAVE_EVERY_REQUEST=True) == ["jimmypage.W013"]
+
+
+REVOKE_AFTER_LOADING: list = []
+
+
+class LoadsPermissionsFirst:
+    """A site's middleware that reads the user's permissions before the view (and a hook)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            request.user.has_perm("testapp.change_article")  # loads and caches them
+            while REVOKE_AFTER_LOADING:
+                REVOKE_AFTER_LOADING.pop()()
+        return self.get_response(request)
+
+
+def test_a_right_revoked_after_a_middleware_read_it_leaves_the_page_stale(site, settle):
+    """The users generation is read before the stack: a write after that is never missed."""
+    from django.contrib.auth.models import Group, Permission
+
+    from jimmypage import users
+
+    editors = Group.objects.create(name="editors")
+    editors.permissions.add(Permission.objects.get(codename="change_article"))
+    alice = User.objects.create_user("alice", password="pw")
+    alice.groups.add(editors)
+    client = signed_in_client(alice)
+    with override_settings(
+        MIDDLEWARE=[*settings.MIDDLEWARE, "tests.test_signed_in.LoadsPermissionsFirst"],
+        JIMMY_PAGE_EXPIRATION_WHITELIST=sorted(users.user_tables()),  # only users count
+    ):
+        REVOKE_AFTER_LOADING.append(lambda: alice.groups.remove(editors))
+        first = client.get("/account/")
+        assert b"may_change=True" in first.content, "rendered with what the middleware read"
+        again = client.get("/account/")
+        assert again[STATUS] == "stale", "stored with the users generation of before the write"
+        settle()
+        assert b"may_change=False" in client.get("/account/").content

@@ -72,7 +72,7 @@ def _is_the_middleware(path: str) -> bool:
 
     try:
         found = import_string(path)
-    except ImportError:
+    except Exception:  # asked from the write hook: a broken import must not fail a save
         return False
     return isinstance(found, type) and issubclass(found, SignedInHitMiddleware)
 
@@ -88,7 +88,11 @@ def kind() -> str | None:
     try:
         return memo["kind"]
     except KeyError:
-        memo["kind"] = found = _kind_of(import_module(settings.SESSION_ENGINE).SessionStore)
+        try:
+            found = _kind_of(import_module(settings.SESSION_ENGINE).SessionStore)
+        except Exception:  # no such engine, or its app is not installed: nothing to answer
+            found = None
+        memo["kind"] = found
         return found
 
 
@@ -176,9 +180,9 @@ _ANY = "any"  # any other write to the table: which sessions, nobody can tell
 @cache
 def _session_table() -> tuple[str, str] | None:
     """The database engines' session table and key column, or ``None`` for other engines."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore
     if kind() != DB:
         return None
+    store = import_module(settings.SESSION_ENGINE).SessionStore
     meta = store.get_model_class()._meta
     return meta.db_table, meta.pk.column
 

@@ -29,7 +29,19 @@ from django.contrib.auth import SESSION_KEY
 from django.core.checks import Tags, Warning, register
 from django.http import HttpRequest, HttpResponseBase
 
-from . import backend, conf, entries, generations, log, rules, sessions, signals, stats, users
+from . import (
+    backend,
+    conf,
+    entries,
+    generations,
+    log,
+    refresh,
+    rules,
+    sessions,
+    signals,
+    stats,
+    users,
+)
 
 MIDDLEWARE_PATH = "jimmypage.signed_in.SignedInHitMiddleware"
 _MUST_FOLLOW = (
@@ -86,8 +98,8 @@ class SignedInHitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         session_key = session_cookie(request)
-        if session_key is None:
-            return self.get_response(request)
+        if session_key is None or refresh.ticket_of(request) is not None:
+            return self.get_response(request)  # (a refresh must render, never be answered)
         if not answerable(request):
             response = self.get_response(request)
             self.notice_session_change(request, session_key, response)
@@ -112,6 +124,9 @@ class SignedInHitMiddleware:
                 return response
         # Read before the stack loads the session: a change made meanwhile replaces it.
         token = sessions.ensure_token(session_key, found.get(token_key))
+        # And the users generation, read before the stack loads the user: what the page that
+        # cache_page may render is stamped with (see users.token_for_render).
+        request._jimmypage_users_token = found.get(users.generation_key())
         response = self.get_response(request)
         if not self.notice_session_change(request, session_key, response):
             self.keep_copy(request, url, token, response)

@@ -169,6 +169,11 @@ def token_for_render(request: HttpRequest, found: dict | None, fetched: tuple[st
     """
     if not fetched:
         return None
+    # Read before the user was loaded (by SignedInHitMiddleware): then no write to the user
+    # can fall between the two. A token read later is stamped otherwise, and checked at store.
+    earlier = getattr(request, "_jimmypage_users_token", None)
+    if earlier is not None:
+        return earlier
     token = ensure(found.get(fetched[0]) if found else None)
     if token is None:
         raise LookupError("users generation unavailable")
