@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "benchsite.early.EarlyForOneContender",
     "benchsite.early.SignedInForOneContender",
+    "benchsite.early.NoQueryCacheWhenSignedIn",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
