@@ -2,7 +2,8 @@
 
 Every test runs on each of Django's session engines that the middleware supports (``db``,
 ``cache``, ``cached_db``, ``signed_cookies``) and with Redis and memcached as the cache (each
-test under a key prefix of its own, so nothing is flushed on a shared server). "Early" below
+test under a key prefix of its own, so nothing is flushed on a shared server), in the cells of
+the matrix whose own cache is LocMemCache (SQLite and PostgreSQL). "Early" below
 means answered by the middleware before the stack; ``stack_counter.reached`` tells.
 """
 
@@ -60,6 +61,9 @@ def _cache_settings(name: str) -> dict:
 @pytest.fixture(params=[(e, c) for c in CACHES for e in ENGINES], ids=lambda p: f"{p[0]}-{p[1]}")
 def site(request):
     """The middleware first, on one session engine and one cache server."""
+    if settings.TEST_CACHE != "locmem":
+        # These tests bring their own Redis and memcached: once per database is enough.
+        pytest.skip("runs in the LocMemCache cells of the matrix, on Redis and memcached")
     engine, cache = request.param
     overrides = override_settings(
         SESSION_ENGINE=f"django.contrib.sessions.backends.{engine}",

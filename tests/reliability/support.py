@@ -48,6 +48,12 @@ def mode_settings(mode: str) -> dict:
     return {**SETTINGS, "JIMMY_PAGE_MODE": "global", "MIDDLEWARE": middleware}
 
 
+def skip_signed_in_outside_the_primary_cell(mode: str) -> None:
+    """The signed-in mode runs in the primary cells only: its own tests cover every backend."""
+    if mode == "signed-in" and not primary_cell() and not os.environ.get("JIMMYPAGE_LONG"):
+        pytest.skip("the signed-in mode runs in the SQLite + LocMemCache cells only")
+
+
 @contextlib.contextmanager
 def early_answers():
     """Count the pages SignedInHitMiddleware answered before the stack, in a one-item list."""

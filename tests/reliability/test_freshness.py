@@ -42,6 +42,7 @@ from .support import (
     figure,
     mode_settings,
     reset_jimmypage_state,
+    skip_signed_in_outside_the_primary_cell,
 )
 from .visitors import (
     HARMLESS,
@@ -243,6 +244,7 @@ def _middle_action(what: str, data):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_no_outdated_page_is_ever_fresh_and_refreshes_finish_the_job(mode, manual_refreshes):
+    skip_signed_in_outside_the_primary_cell(mode)
     timer = Timer()
     with override_settings(**mode_settings(mode)), early_answers() as early:
         tally = run_freshness(manual_refreshes)

@@ -29,6 +29,7 @@ from .support import (
     figure,
     mode_settings,
     reset_jimmypage_state,
+    skip_signed_in_outside_the_primary_cell,
 )
 from .visitors import (
     WRITES,
@@ -99,6 +100,7 @@ def run_isolation(manual_refreshes) -> Oracle:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_no_visitor_ever_gets_another_visitors_page(mode, manual_refreshes):
+    skip_signed_in_outside_the_primary_cell(mode)
     with override_settings(**mode_settings(mode)), early_answers() as early:
         oracle = run_isolation(manual_refreshes)
     figure(
