@@ -195,6 +195,16 @@ def test_a_copy_is_keyed_by_the_whole_cookie_header(alice):
     assert not was_early and answer.status_code == 200
 
 
+def test_a_new_secret_key_makes_every_copy_unreachable(alice):
+    """Django ends every session when SECRET_KEY changes: so do the copies."""
+    client = signed_in_client(alice)
+    warm(client)
+    with override_settings(SECRET_KEY="a-new-secret", SECRET_KEY_FALLBACKS=[]):
+        answer, was_early = early(client)
+    assert not was_early
+    assert b"account|anonymous" in answer.content
+
+
 def test_a_rotated_cookie_is_never_answered_early(alice, site):
     client = signed_in_client(alice)
     warm(client)

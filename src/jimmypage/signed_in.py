@@ -87,7 +87,28 @@ def copy_key(url: str, request: HttpRequest, names: tuple[str, ...]) -> str:
     """The key of a copy: the URL, the whole ``Cookie`` header and the Vary'd headers."""
     meta = request.META
     values = (meta.get("HTTP_COOKIE"), names, tuple(meta.get(name) for name in names))
-    return f"{conf.key_prefix()}:signed:{url}:{_digest(values)}"
+    return f"{conf.key_prefix()}:signed:{_accepting()}:{url}:{_digest(values)}"
+
+
+def _accepting() -> str:
+    """A digest of the settings that decide which sessions Django accepts.
+
+    A new ``SECRET_KEY`` (session hashes and signed cookies no longer verify), other
+    authentication backends or another session engine make every copy of before unreachable.
+    """
+    memo = conf.memo("signed_in")
+    try:
+        return memo["accepting"]
+    except KeyError:
+        parts = (
+            settings.SECRET_KEY,
+            tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ())),
+            tuple(settings.AUTHENTICATION_BACKENDS),
+            settings.SESSION_ENGINE,
+            settings.SESSION_COOKIE_NAME,
+        )
+        memo["accepting"] = found = _digest(parts)[:16]
+        return found
 
 
 class SignedInHitMiddleware:
