@@ -78,6 +78,7 @@ def site(request):
     overrides.enable()
     stack_counter.reached.clear()
     signed_in._vary_names.clear()
+    signed_in._anonymous_sessions.clear()
     yield engine
     overrides.disable()
 
@@ -395,6 +396,22 @@ def test_anonymous_sessions_and_pages_of_nobody_are_not_copied(site):
     for _ in range(3):
         _, was_early = early(client, "/cart/")
         assert not was_early
+
+
+def test_an_anonymous_session_goes_straight_through_after_its_first_request(alice, monkeypatch):
+    client = Client()
+    client.get("/cart/put/apple/")
+    client.get("/cart/")  # cache_page keys it as a session of its own, not a user's
+    calls = []
+    real = backend.get_many
+    monkeypatch.setattr(backend, "get_many", lambda keys: calls.append(keys) or real(keys))
+    answer, was_early = early(client, "/cart/")
+    assert not was_early and b"cart=apple" in answer.content
+    assert len(calls) == 1, "only cache_page's own lookup"
+    client.get("/login-as/alice/")  # a login gives the session a new key: looked at again
+    calls.clear()
+    client.get("/account/")
+    assert len(calls) == 2
 
 
 def test_saving_the_session_on_every_request_turns_it_off(alice):

@@ -55,6 +55,12 @@ COPY = "s1"  # (COPY, page entry, session token, expires at, session data digest
 _vary_names: dict[str, tuple[str, ...]] = {}
 _VARY_NAMES_MAX = 10_000
 
+# Sessions (by digest) that ``cache_page`` found anonymous (a cart): they go straight through,
+# without a cache call of ours. A session key never becomes a signed-in one: Django gives a
+# session a new key when it logs in.
+_anonymous_sessions: dict[str, None] = {}
+_ANONYMOUS_SESSIONS_MAX = 10_000
+
 
 def _digest(parts: tuple) -> str:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
@@ -121,7 +127,7 @@ class SignedInHitMiddleware:
         session_key = session_cookie(request)
         if session_key is None or refresh.ticket_of(request) is not None:
             return self.get_response(request)  # (a refresh must render, never be answered)
-        if not answerable(request):
+        if not answerable(request) or sessions.digest(session_key) in _anonymous_sessions:
             response = self.get_response(request)
             self.notice_session_change(request, session_key, response)
             return response
@@ -151,7 +157,17 @@ class SignedInHitMiddleware:
         response = self.get_response(request)
         if not self.notice_session_change(request, session_key, response):
             self.keep_copy(request, url, token, response)
+            self.note_anonymous(session_key, response)
         return response
+
+    def note_anonymous(self, session_key: str, response) -> None:
+        """Remember a session that ``cache_page`` keyed as not signed in (its stamp says so)."""
+        stamp = getattr(response, "jimmypage_stamp", None)
+        if stamp is None or users.is_users_stamp(stamp):
+            return
+        if len(_anonymous_sessions) >= _ANONYMOUS_SESSIONS_MAX:
+            _anonymous_sessions.clear()
+        _anonymous_sessions[sessions.digest(session_key)] = None
 
     def fresh_copy(self, request, key, session_key, found, generation_keys):
         """The copy at ``key`` if everything it depends on still holds, else ``None``."""
