@@ -89,13 +89,17 @@ def test_a_middleware_that_answers_otherwise_removes_the_stale_page(settle):
 
 @with_site_middleware
 @pytest.mark.parametrize("storage", ["session.SessionStorage", "fallback.FallbackStorage"])
-def test_a_refresh_never_consumes_the_visitors_messages(storage, settings):
+def test_a_refresh_never_consumes_the_visitors_messages(storage):
     """Messages that arrive between the stale hit and the refresh wait for the visitor.
 
     In the session, the refresh sees them and leaves the page for later; in a cookie, it never
     gets them (only the session and language cookies are replayed).
     """
-    settings.MESSAGE_STORAGE = f"django.contrib.messages.storage.{storage}"
+    with override_settings(MESSAGE_STORAGE=f"django.contrib.messages.storage.{storage}"):
+        refresh_with_a_message_waiting(storage)
+
+
+def refresh_with_a_message_waiting(storage):
     visitor = Client()
     visitor.get("/cart/put/x/")  # a session of their own, so the page is theirs
     request = visitor.get("/messages/").wsgi_request

@@ -53,7 +53,31 @@ CONTENDERS: tuple[Contender, ...] = (
     JIMMYPAGE_EARLY,
 )
 JIMMYPAGES: tuple[Contender, ...] = (JIMMYPAGE, JIMMYPAGE_EARLY)
+
+# Section 7, signed-in visitors: every request carries the session cookie of a signed-in user,
+# and the page is that user's own (it shows who is signed in). Not in CONTENDERS: the other
+# sections' clients send no cookies. Measured in the same rounds as REFERENCES, asked without
+# a cookie: the anonymous hits they are compared with.
+SIGNED_DJANGO = Contender(
+    "signed_django",
+    "signed in: Django `cache_page` + `vary_on_cookie`",
+    "/signed/django/",
+    "signed_django",
+    True,
+)
+SIGNED_JIMMYPAGE = Contender(
+    "signed_jimmypage", "signed in: jimmypage", "/signed/jimmypage/", "signed_jimmypage", True
+)
+SIGNED_EARLY = Contender(
+    "signed_early",
+    "signed in: jimmypage + SignedInHitMiddleware",
+    "/signed/jimmypage-early/",
+    "signed_early",
+    True,
+)
+SIGNED_IN: tuple[Contender, ...] = (SIGNED_DJANGO, SIGNED_JIMMYPAGE, SIGNED_EARLY)
+REFERENCES: tuple[Contender, ...] = (FLOOR, JIMMYPAGE, JIMMYPAGE_EARLY)
 # The figures are given as ratios to these two.
 BASELINE = DJANGO
 
-BY_KEY = {contender.key: contender for contender in CONTENDERS}
+BY_KEY = {contender.key: contender for contender in (*CONTENDERS, *SIGNED_IN)}

@@ -1,11 +1,14 @@
-"""jimmypage's AnonymousHitMiddleware, for the "jimmypage_early" contender's URL only.
+"""jimmypage's AnonymousHitMiddleware and SignedInHitMiddleware, each for one contender's URL.
 
 Every other contender must run through the plain stack, so the middleware is skipped for them.
 """
 
-from jimmypage.middleware import AnonymousHitMiddleware
+from cachalot.api import cachalot_disabled
 
-from .contenders import JIMMYPAGE_EARLY
+from jimmypage.middleware import AnonymousHitMiddleware
+from jimmypage.signed_in import SignedInHitMiddleware
+
+from .contenders import JIMMYPAGE_EARLY, SIGNED_EARLY
 
 
 class EarlyForOneContender(AnonymousHitMiddleware):
@@ -13,3 +16,28 @@ class EarlyForOneContender(AnonymousHitMiddleware):
         if request.path != JIMMYPAGE_EARLY.path:
             return self.get_response(request)
         return super().__call__(request)
+
+
+class SignedInForOneContender(SignedInHitMiddleware):
+    def __call__(self, request):
+        if request.path != SIGNED_EARLY.path:
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class NoQueryCacheWhenSignedIn:
+    """The signed-in contenders load the session and the user as a site without cachalot would.
+
+    cachalot, installed for its own contender, caches every ORM query of the project, those of
+    ``SessionMiddleware`` and ``AuthenticationMiddleware`` included; every view already renders
+    the page itself with cachalot off.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/signed/"):
+            return self.get_response(request)
+        with cachalot_disabled():
+            return self.get_response(request)

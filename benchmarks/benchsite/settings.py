@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 # Django's default stack, as `startproject` writes it.
 MIDDLEWARE = [
     "benchsite.early.EarlyForOneContender",
+    "benchsite.early.SignedInForOneContender",
+    "benchsite.early.NoQueryCacheWhenSignedIn",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

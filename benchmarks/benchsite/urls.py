@@ -3,9 +3,9 @@
 from django.urls import path
 
 from . import views
-from .contenders import CONTENDERS
+from .contenders import CONTENDERS, SIGNED_IN
 
 urlpatterns = [
     path(contender.path.lstrip("/"), getattr(views, contender.view), name=contender.key)
-    for contender in CONTENDERS
+    for contender in (*CONTENDERS, *SIGNED_IN)
 ]

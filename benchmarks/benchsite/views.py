@@ -17,6 +17,7 @@ from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_page as django_cache_page
+from django.views.decorators.vary import vary_on_cookie
 
 from jimmypage.cache import cache_page as jimmypage_cache_page
 
@@ -35,12 +36,13 @@ def count_render(key: str) -> None:
         _counter_client().incr(RENDER_COUNTER_PREFIX + key)
 
 
-def render_page(request):
+def render_page(request, **extra):
     """The page itself: every query runs here, inside the view."""
     context = {
         "articles": Article.objects.select_related("author")[:20],
         "tag_cloud": Tag.objects.annotate(article_count=Count("articles")).order_by("name"),
         "authors": Author.objects.all(),
+        **extra,
     }
     return render(request, "benchsite/page.html", context)
 
@@ -72,3 +74,24 @@ cacheops = cached_view_as(
 cachalot = page_view("cachalot", query_cache=True)
 jimmypage = jimmypage_cache_page(timeout=settings.PAGE_TIMEOUT)(page_view("jimmypage"))
 jimmypage_early = jimmypage_cache_page(timeout=settings.PAGE_TIMEOUT)(page_view("jimmypage_early"))
+
+
+def signed_page_view(key: str):
+    """The page as a signed-in user sees it: the same, saying who is signed in."""
+
+    def view(request):
+        count_render(key)
+        with cachalot_disabled():
+            return render_page(request, viewer=request.user.get_username())
+
+    view.__name__ = view.__qualname__ = f"page_{key}"
+    return view
+
+
+signed_django = django_cache_page(settings.PAGE_TIMEOUT)(
+    vary_on_cookie(signed_page_view("signed_django"))
+)
+signed_jimmypage = jimmypage_cache_page(timeout=settings.PAGE_TIMEOUT)(
+    signed_page_view("signed_jimmypage")
+)
+signed_early = jimmypage_cache_page(timeout=settings.PAGE_TIMEOUT)(signed_page_view("signed_early"))

@@ -7,7 +7,7 @@ from string import Template
 
 from benchsite.contenders import CONTENDERS
 
-from . import report, summary
+from . import report, signed_in_report, summary
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "template.md")
 NOT_RUN = "_Not measured in this run._"
@@ -47,7 +47,8 @@ def render(results: dict) -> str:
     inproc = summary.inprocess(results["inprocess"]) if "inprocess" in results else None
     plain = summary.http_plain(results["http"]) if "http" in results else None
     loaded = summary.http_writes(results["http"]) if "http" in results else None
-    goals = summary.goals(inproc, plain, loaded)
+    signed = signed_in_report.summarise(results["signedin"]) if "signedin" in results else None
+    goals = summary.goals(inproc, plain, loaded) + signed_in_report.goals(signed)
     roundtrips, sizes = results.get("roundtrips"), results.get("sizes")
     modes = summary.modes(results["modes"]) if "modes" in results else None
     minutes, seconds = divmod(round(meta["duration_s"]), 60)
@@ -80,6 +81,7 @@ def render(results: dict) -> str:
         "modes_rounds": _rounds(plan.get("modes_rounds", 0)),
         "modes": report.modes_table(modes) if modes else NOT_RUN,
         "profile": _profile(results.get("profile")),
+        "signed_in": signed_in_report.signed_in_table(signed) if signed else NOT_RUN,
         "versions": report.versions_table(meta),
     }
     with open(TEMPLATE) as handle:

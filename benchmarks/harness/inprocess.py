@@ -15,13 +15,13 @@ import time
 from . import django_env, stats
 
 
-def time_batch(client, path: str, count: int) -> list[float]:
-    """Microseconds of each of ``count`` requests of ``path``."""
+def time_batch(client, path: str, count: int, cookie: str | None = None) -> list[float]:
+    """Microseconds of each of ``count`` requests of ``path`` (sending ``cookie``, if any)."""
     clock = time.perf_counter_ns
     samples = []
     for _ in range(count):
         started = clock()
-        answer = client.get(path)
+        answer = client.get(path, cookie)
         samples.append((clock() - started) / 1000)
         if not answer.status.startswith("200"):
             raise RuntimeError(f"{path} answered {answer.status}")

@@ -2,7 +2,7 @@
 
 Usage: ``python -m harness [--quick] [--only PHASE,...] [--results DIR]`` from ``benchmarks/``
 (``benchmarks/run`` does this after setting up). Phases: inprocess, roundtrips, sizes, profile,
-http, modes. Raw results go to DIR (a new temporary folder by default) as JSON;
+http, modes, signedin. Raw results go to DIR (a new temporary folder by default) as JSON;
 ``--report-from DIR`` writes the page and plots again from DIR/results.json without measuring.
 A run of only some phases writes its page into DIR, leaving docs/ as it was.
 """
@@ -19,14 +19,14 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from . import database, document, plots, summary, versions
+from . import database, document, plots, signed_in, summary, versions
 from .http_bench import HttpPlan, measure_modes
 from .http_bench import measure as measure_http
 
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(BENCH_DIR)
 DOCS = os.path.join(REPO, "docs")
-PHASES = ("inprocess", "roundtrips", "sizes", "profile", "http", "modes")
+PHASES = ("inprocess", "roundtrips", "sizes", "profile", "http", "modes", "signedin")
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,16 @@ def run_phases(plan: Plan, phases: list[str], out: str) -> dict:
         log(f"6. jimmypage's global and per-table modes under writes: {plan.modes_rounds} rounds")
         modes_plan = HttpPlan(plan.modes_rounds, plan.http_seconds, plan.writes, plan.interval)
         results["modes"] = measure_modes(modes_plan, out, log)
+    if "signedin" in phases:
+        log(f"7. signed-in visitors: {plan.inprocess_rounds} rounds in-process, then HTTP")
+        path = os.path.join(out, "signedin.json")
+        run_module(
+            "signed_in", path, plan.inprocess_rounds, plan.inprocess_fast, plan.roundtrip_fast
+        )
+        results["signedin"] = load(path)
+        http_plan = HttpPlan(plan.http_rounds, plan.http_seconds, plan.writes, plan.interval)
+        cookies = results["signedin"]["cookies"]
+        results["signedin"]["http"] = signed_in.measure_http(http_plan, out, log, cookies)
     return results
 
 

@@ -28,21 +28,21 @@ class Reply:
     body: bytes
 
 
-def fetch(port: int, path: str, timeout: float = 10.0) -> Reply:
+def fetch(port: int, path: str, timeout: float = 10.0, cookie: str | None = None) -> Reply:
     """One GET on a new connection (gunicorn's sync workers close it after each response)."""
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        connection.request("GET", path)
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
         response = connection.getresponse()
         return Reply(response.status, dict(response.getheaders()), response.read())
     finally:
         connection.close()
 
 
-def warm(port: int, path: str, tries: int = 100) -> None:
+def warm(port: int, path: str, tries: int = 100, cookie: str | None = None) -> None:
     """Request ``path`` until a cached contender answers from its cache (bounded in tries)."""
     for attempt in range(tries):
-        reply = fetch(port, path)
+        reply = fetch(port, path, cookie=cookie)
         if reply.status != 200:
             raise RuntimeError(f"{path} answered {reply.status}")
         # jimmypage says so; the others are warm after their first requests.

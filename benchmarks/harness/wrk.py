@@ -45,24 +45,35 @@ def parse(output: str) -> WrkResult:
     )
 
 
-def command(url: str, seconds: float) -> list[str]:
+def command(
+    url: str,
+    seconds: float,
+    threads: int = THREADS,
+    connections: int = CONNECTIONS,
+    script: str | None = None,
+) -> list[str]:
+    """wrk's command line; ``script``: a Lua file (section 7 gives each thread a cookie)."""
     if not url.startswith("http://127.0.0.1:"):
         raise ValueError("wrk only ever targets 127.0.0.1")
     return [
         "wrk",
-        f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
+        f"-t{threads}",
+        f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
         "--timeout",
         "10s",
         "--latency",
+        *(["--script", script] if script else []),
         url,
     ]
 
 
-def start(url: str, seconds: float) -> subprocess.Popen:
+def start(url: str, seconds: float, **options) -> subprocess.Popen:
     return subprocess.Popen(
-        command(url, seconds), stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL
+        command(url, seconds, **options),
+        stdout=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -73,5 +84,5 @@ def finish(process: subprocess.Popen, seconds: float) -> WrkResult:
     return parse(output)
 
 
-def run(url: str, seconds: float) -> WrkResult:
-    return finish(start(url, seconds), seconds)
+def run(url: str, seconds: float, **options) -> WrkResult:
+    return finish(start(url, seconds, **options), seconds)

@@ -45,8 +45,10 @@ class Client:
 
         self.handler = WSGIHandler()
 
-    def get(self, path: str) -> Answer:
+    def get(self, path: str, cookie: str | None = None) -> Answer:
         environ = dict(BASE_ENVIRON, PATH_INFO=path)
+        if cookie:
+            environ["HTTP_COOKIE"] = cookie
         environ["wsgi.input"] = io.BytesIO(b"")
         started: list = []
 
@@ -65,14 +67,14 @@ class Client:
 JIMMYPAGE_HEADER = "X-Jimmy-Page"
 
 
-def warm(client: Client, path: str, attempts: int = 20) -> Answer:
+def warm(client: Client, path: str, attempts: int = 20, cookie: str | None = None) -> Answer:
     """Request ``path`` until it answers from a warm cache (jimmypage says ``hit``)."""
     from jimmypage.executors import wait_for_refreshes
 
-    answer = client.get(path)
+    answer = client.get(path, cookie)
     for _ in range(attempts):
         wait_for_refreshes(10)
-        answer = client.get(path)
+        answer = client.get(path, cookie)
         if answer.headers.get(JIMMYPAGE_HEADER, "hit") == "hit":
             return answer
     raise RuntimeError(f"{path} never answered a warm hit: {answer.headers}")

@@ -37,6 +37,7 @@ from . import (
     rules,
     signals,
     stats,
+    users,
 )
 
 HIT, STALE, MISS, BYPASS = "hit", "stale", "miss", "bypass"
@@ -61,6 +62,7 @@ class Plan:
     before: generations.Before | None = None
     reads: set[str] | None = None
     ticket: refresh.Ticket | None = None
+    users_token: str | None = None  # the users generation, for a signed-in user's page
 
 
 class PageCache:
@@ -108,14 +110,17 @@ class PageCache:
         if ticket is not None:
             if not refresh.admit(request, ticket):
                 return Plan(BYPASS, "refresh deferred", HttpResponse(status=204), ticket=ticket)
-            before = generations.before_render(generations.read())
-            return Plan(MISS, "refresh", base=keys.base_key(request), before=before, ticket=ticket)
+            base = keys.base_key(request)
+            user_keys = users.fetch_keys(request)
+            plan = Plan(MISS, "refresh", base=base, ticket=ticket)
+            return self.before_render(request, plan, generations.read(), None, user_keys)
         reason = rules.bypass_reason(request)
         if reason is not None:
             return Plan(BYPASS, reason)
         base = keys.base_key(request)
         generation_keys = generations.fetch_keys(generations.hint(base))
-        found = backend.get_many([base, *generation_keys])
+        user_keys = users.fetch_keys(request)
+        found = backend.get_many([base, *generation_keys, *user_keys])
         if found is None:
             return Plan(BYPASS, "cache unavailable")
         global_token = generations.settle_pending(found.get(generation_keys[0]))
@@ -125,19 +130,34 @@ class PageCache:
             key = keys.variant_key(base, request, entry[1])
             entry = backend.get(key)
         if not entries.is_page(entry):
+            plan = Plan(MISS, "no entry", base=base)
             # A HEAD is answered from the GET page but never stored: nothing to stamp.
-            before = generations.before_render(global_token) if request.method == "GET" else None
-            return Plan(MISS, "no entry", base=base, before=before)
+            if request.method != "GET":
+                return plan
+            return self.before_render(request, plan, global_token, found, user_keys)
         stamp = entries.stamp_of(entry)
-        generations.remember(base, stamp)
+        tables_stamp = users.inner(stamp)
+        generations.remember(base, tables_stamp)
         response, age = entries.to_response(entry), entries.age_of(entry)
-        found = generations.with_needed(stamp, found, generation_keys)
-        if generations.is_current(stamp, global_token, found):
+        found = generations.with_needed(tables_stamp, found, generation_keys)
+        if generations.is_current(tables_stamp, global_token, found) and users.is_current(
+            stamp, found
+        ):
             return Plan(HIT, "fresh", response, age, stamp)
-        generation = generations.fingerprint(stamp, global_token, found)
+        generation = generations.fingerprint(tables_stamp, global_token, found)
+        generation = users.fingerprint(stamp, generation, found)
         started = refresh.start(request, key, generation)
         reason = "refresh started" if started else "refresh already running"
         return Plan(STALE, reason, response, age)
+
+    def before_render(self, request, plan: Plan, global_token, found, user_keys) -> Plan:
+        """``plan`` with the generations its render will be stamped with (none if unavailable)."""
+        plan.before = generations.before_render(global_token)
+        try:
+            plan.users_token = users.token_for_render(request, found, user_keys)
+        except LookupError:
+            plan.before = None
+        return plan
 
     def start_recording(self, plan: Plan) -> None:
         """A page to store is rendered from the primary database (``replicas``); in per-table
@@ -193,11 +213,13 @@ class PageCache:
         refusal = rules.store_refusal(request, response)
         if refusal is None and plan.before is None:
             refusal = "cache unavailable"
+        if refusal is None:
+            refusal = users.store_refusal(request, plan.users_token)
         if refusal is not None:
             log.decision("not stored", refusal, request)
             return None
         timeout = conf.entry_timeout(self.timeout)
-        stamp = plan.before.stamp(self.dependencies(plan.reads))
+        stamp = users.stamped(plan.before.stamp(self.dependencies(plan.reads)), plan.users_token)
         conditional.add_validators(response)
         purge.tag(response, stamp)
         downstream.apply(response, shared=keys.is_shared(request), age=None, fresh=True)

@@ -24,7 +24,7 @@ from functools import cache
 
 from django.apps import apps
 
-from . import backend, conf, relations, signals
+from . import backend, conf, relations, signals, users
 from .sql import EVERYTHING
 
 Stamp = str | tuple  # global mode: token; per-table: (global token, ((table, token), ...))
@@ -121,11 +121,18 @@ def bump_tables(tables: Iterable[str]) -> None:
 
     A table no model knows, or ``EVERYTHING``, makes every page stale: no page recorded it.
     """
+    global _bump_pending
+    # Users, groups, permissions or sessions changed: signed-in pages go stale (see users).
+    given = frozenset(tables)
+    tables, applied = users.apply_marks(given)
+    if not applied:
+        _bump_pending = True  # replayed as a global bump: the safe side
+    if given and not tables:
+        return
     tables = relations.expand(tables)  # a write through a view writes the tables it reads
     if not per_table() or EVERYTHING in tables or not tables <= known_tables():
         bump()
         return
-    global _bump_pending
     if backend.put_many({table_key(table): new_token() for table in tables}, None):
         signals.generation_changed.send(None, tables=tables)
     else:

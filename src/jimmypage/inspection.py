@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 
-from . import backend, conf, entries, generations, keys
+from . import backend, conf, entries, generations, keys, users
 
 
 def view_name(request: HttpRequest) -> str | None:
@@ -30,7 +30,7 @@ def inspect_page(request: HttpRequest) -> dict:
         "entry": None,
     }
     generation_keys = generations.fetch_keys(())
-    found = backend.get_many([base, *generation_keys])
+    found = backend.get_many([base, *generation_keys, *users.fetch_keys(request)])
     if found is None:
         raise CommandError(f"The cache {conf.cache_alias()!r} is unavailable.")
     global_token = found.get(generation_keys[0])
@@ -42,7 +42,8 @@ def inspect_page(request: HttpRequest) -> dict:
         entry = backend.get(report["variant_key"])
     if not entries.is_page(entry):
         return report
-    stamp = entries.stamp_of(entry)
+    users_stamp = entries.stamp_of(entry)
+    stamp = users.inner(users_stamp)
     needed = generations.needed_keys(stamp)
     tokens = {**found, **(backend.get_many(list(needed)) or {})} if needed else found
     status, headers, body = entry[1:4]
@@ -54,7 +55,8 @@ def inspect_page(request: HttpRequest) -> dict:
         size=len(body),
         stamp=stamp,
         generation=global_token,
-        fresh=generations.is_fresh(stamp, global_token, tokens, [*generation_keys, *needed]),
+        fresh=generations.is_fresh(stamp, global_token, tokens, [*generation_keys, *needed])
+        and users.is_current(users_stamp, tokens),
         age=entries.age_of(entry),
         changed_tables=changed_tables(stamp, tokens),
     )

@@ -28,20 +28,21 @@ _AUTH_SESSION_KEYS = frozenset({"_auth_user_id", "_auth_user_backend", "_auth_us
 def visitor(request: HttpRequest) -> tuple:
     """Whose page this is: ``ANONYMOUS`` for the shared page of anonymous visitors.
 
-    A logged-in user gets their own pages; an anonymous visitor whose session holds data (a cart)
-    gets pages of that session; a request with an ``Authorization`` header never shares with a
-    request without the same header. A session's data is part of the key too (by digest), so a
-    page built from a cart is never served once the cart changed. The parts are ``(name,
-    value)`` pairs hashed through ``repr()``, so no header value can forge another visitor's.
+    A logged-in user gets their own pages (per password: see ``_auth_hash``); an anonymous
+    visitor whose session holds data (a cart) gets pages of that session; a request with an
+    ``Authorization`` header never shares with a request without the same header. A session's
+    data is part of the key too (by digest), so a page built from a cart is never served once
+    the cart changed. The parts are ``(name, value)`` pairs hashed through ``repr()``, so no
+    header value can forge another visitor's.
     """
     parts = []
     authorization = request.META.get("HTTP_AUTHORIZATION")
     if authorization is not None:
         parts.append(("authorization", authorization))
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        parts.append(("user", str(user.pk)))
     session = getattr(request, "session", None)
+    if user is not None and user.is_authenticated:
+        parts.append(("user", str(user.pk), _auth_hash(session)))
     if session is not None and not session.is_empty():
         data = session_data(session)
         if data or not parts:
@@ -61,6 +62,15 @@ def is_shared(request: HttpRequest) -> bool:
         return False
     session = getattr(request, "session", None)
     return session is None or session.is_empty()
+
+
+def _auth_hash(session) -> str | None:
+    """The session's auth hash, which Django checked against the user's when it loaded the user.
+
+    It derives from the password: a user with a new password, or a new user who got the id of
+    a deleted one, never shares pages with the sessions of before.
+    """
+    return session.get("_auth_user_hash") if session is not None else None
 
 
 def session_data(session) -> str:

@@ -35,6 +35,7 @@ from . import (
     rules,
     signals,
     stats,
+    users,
 )
 
 # Vary'd request headers of each URL's responses, learnt from the responses themselves. A URL
@@ -118,6 +119,8 @@ class AnonymousHitMiddleware:
         stamp = getattr(response, "jimmypage_stamp", None)
         if stamp is None or getattr(response, "jimmypage_status", None) not in ("hit", "miss"):
             return
+        if users.is_users_stamp(stamp):
+            return  # a signed-in user's page (a site that signs in without cookies): never shared
         if request.method != "GET" or rules.response_refusal(response) is not None:
             return
         names = tuple(name for name in entries.vary_meta_names(response) if name != "HTTP_COOKIE")

@@ -26,7 +26,7 @@ from django.http import Http404, HttpRequest
 from django.urls import get_script_prefix, get_urlconf, set_script_prefix, set_urlconf
 from django.utils import timezone, translation
 
-from . import backend, conf, entries, generations, keys, replicas, rules, signals, stats
+from . import backend, conf, entries, generations, keys, replicas, rules, signals, stats, users
 from .executors import executor
 from .snapshots import Snapshot
 
@@ -186,12 +186,14 @@ def run(snapshot: Snapshot, lock: str) -> str:
 def _is_fresh(key: str) -> bool:
     """True when another refresh already stored this page for the current generations."""
     generation_key = generations.generation_key()
-    found = backend.get_many([key, generation_key]) or {}
+    found = backend.get_many([key, generation_key, users.generation_key()]) or {}
     entry = found.get(key)
     if not entries.is_page(entry):
         return False
     stamp = entries.stamp_of(entry)
-    return generations.is_fresh(stamp, found.get(generation_key), found, [generation_key])
+    tables_stamp = users.inner(stamp)
+    fresh = generations.is_fresh(tables_stamp, found.get(generation_key), found, [generation_key])
+    return fresh and users.is_current(stamp, found)
 
 
 def render(snapshot: Snapshot) -> str:

@@ -13,6 +13,7 @@ from . import conf
 
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 PRIVATE_CACHE_CONTROL = frozenset({"private", "no-cache", "no-store"})
+NO_STORE = frozenset({"no-store"})
 
 
 def header_tokens(value: str) -> list[str]:
@@ -78,11 +79,13 @@ def cache_control_directives(response: HttpResponseBase) -> set[str]:
     }
 
 
-def response_refusal(response: HttpResponseBase) -> str | None:
-    """Why ``response`` may not be shared with other visitors, or ``None`` if it may.
+def response_refusal(response: HttpResponseBase, per_visitor: bool = False) -> str | None:
+    """Why ``response`` may not be kept and answered again, or ``None`` if it may.
 
     ``Vary: Cookie`` is left to the caller: it rules a page out for ``cache_page``, whose
-    visitors carry cookies, but not for copies served only to visitors without any.
+    visitors carry cookies, but not for copies served only to visitors without any. A copy kept
+    ``per_visitor`` (for one session only) may be ``private`` or ``no-cache``, as jimmypage
+    itself marks pages of one visitor for the caches downstream; never ``no-store``.
     """
     if response.status_code != 200:
         return f"status {response.status_code}"
@@ -92,7 +95,8 @@ def response_refusal(response: HttpResponseBase) -> str | None:
         return "response sets cookies"
     if acts_on_the_browser(response):
         return "Clear-Site-Data"
-    private = cache_control_directives(response) & PRIVATE_CACHE_CONTROL
+    refused = NO_STORE if per_visitor else PRIVATE_CACHE_CONTROL
+    private = cache_control_directives(response) & refused
     if private:
         return f"Cache-Control: {', '.join(sorted(private))}"
     if has_vary_header(response, "*"):

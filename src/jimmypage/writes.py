@@ -19,7 +19,7 @@ from django.core.signals import setting_changed
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.module_loading import import_string
 
-from . import conf, generations, reads, transactions
+from . import conf, generations, reads, sessions, transactions, users
 from .sql import COMMITS, EVERYTHING, may_delete_rows, transaction_end, written_tables
 
 # Tables whose writes never make pages stale, whatever the whitelist says.
@@ -106,7 +106,8 @@ def stale_tables(sql: str) -> frozenset[str] | None:
     """The tables whose pages ``sql`` makes stale once it succeeds; ``None`` when it only reads.
 
     Empty when it writes only ignored tables. In global mode any other write answers
-    ``{EVERYTHING}``, since one generation covers every page.
+    ``{EVERYTHING}``, since one generation covers every page. A write to users, groups or
+    permissions adds ``users.MARK``, even on whitelisted tables (see ``users``).
     """
     if sql.startswith("SELECT") and ";" not in sql:  # Django's reads, decided at once
         return None
@@ -118,9 +119,12 @@ def stale_tables(sql: str) -> frozenset[str] | None:
     tables = written_tables(sql)
     if tables is not None:
         tables = with_database_cascades(tables, sql)
+        changed_users = users.marks(tables, sql)  # whatever the whitelist says
         tables = frozenset(table for table in tables if not ignores(table))
         if tables and not generations.per_table():
             tables = frozenset({EVERYTHING})
+        if EVERYTHING not in tables:  # the global generation covers signed-in pages too
+            tables |= changed_users
     ending = transaction_end(sql)
     if ending is not None:
         tables = Ending(tables or (), ending)
@@ -181,6 +185,9 @@ def see_statement(execute, sql, params, many, context):
         reads.note(text)
         return execute(sql, params, many, context)
     result = execute(sql, params, many, context)
+    marks = sessions.marks(text, params, many)
+    if marks:  # keeps an Ending an Ending
+        tables = Ending(tables | marks, tables.how) if type(tables) is Ending else tables | marks
     if tables:
         record_write(tables, context["connection"])
     return result

@@ -35,6 +35,43 @@ SETTINGS = {
 }
 
 
+# The modes the property suites run in: jimmypage's two, and global mode with
+# SignedInHitMiddleware first in the stack (signed-in visitors answered from copies).
+MODES = ["global", "per-table", "signed-in"]
+
+
+def mode_settings(mode: str) -> dict:
+    """The settings of one of ``MODES``, on top of ``SETTINGS``."""
+    if mode != "signed-in":
+        return {**SETTINGS, "JIMMY_PAGE_MODE": mode}
+    middleware = ["jimmypage.signed_in.SignedInHitMiddleware", *settings.MIDDLEWARE]
+    return {**SETTINGS, "JIMMY_PAGE_MODE": "global", "MIDDLEWARE": middleware}
+
+
+def skip_signed_in_outside_the_primary_cell(mode: str) -> None:
+    """The signed-in mode runs in the primary cells only: its own tests cover every backend."""
+    if mode == "signed-in" and not primary_cell() and not os.environ.get("JIMMYPAGE_LONG"):
+        pytest.skip("the signed-in mode runs in the SQLite + LocMemCache cells only")
+
+
+@contextlib.contextmanager
+def early_answers():
+    """Count the pages SignedInHitMiddleware answered before the stack, in a one-item list."""
+    from jimmypage import signals
+
+    counted = [0]
+
+    def count(sender, reason, **kwargs):
+        if reason == "early signed-in":
+            counted[0] += 1
+
+    signals.page_hit.connect(count, weak=False)
+    try:
+        yield counted
+    finally:
+        signals.page_hit.disconnect(count)
+
+
 FIGURES: dict[str, dict] = defaultdict(dict)
 
 

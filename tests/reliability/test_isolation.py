@@ -19,7 +19,18 @@ from django.test import Client, override_settings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .support import SETTINGS, STATUS, Timer, budget, figure, reset_jimmypage_state
+from .support import (
+    MODES,
+    SETTINGS,
+    STATUS,
+    Timer,
+    budget,
+    early_answers,
+    figure,
+    mode_settings,
+    reset_jimmypage_state,
+    skip_signed_in_outside_the_primary_cell,
+)
 from .visitors import (
     WRITES,
     Oracle,
@@ -87,9 +98,10 @@ def run_isolation(manual_refreshes) -> Oracle:
     return oracle
 
 
-@pytest.mark.parametrize("mode", ["global", "per-table"])
+@pytest.mark.parametrize("mode", MODES)
 def test_no_visitor_ever_gets_another_visitors_page(mode, manual_refreshes):
-    with override_settings(**SETTINGS, JIMMY_PAGE_MODE=mode):
+    skip_signed_in_outside_the_primary_cell(mode)
+    with override_settings(**mode_settings(mode)), early_answers() as early:
         oracle = run_isolation(manual_refreshes)
     figure(
         f"isolation[{mode}]",
@@ -98,9 +110,11 @@ def test_no_visitor_ever_gets_another_visitors_page(mode, manual_refreshes):
         never_seen_versions=oracle.outdated,
         refreshes_run=manual_refreshes.ran,
         statuses=dict(oracle.statuses),
+        answered_before_the_stack=early[0],
         seconds=oracle.seconds,
     )
     assert oracle.leaks == 0
+    assert early[0] > 0 or mode != "signed-in", "no signed-in page was answered early"
     assert oracle.requests >= MIN_REQUESTS, "raise EXAMPLES or STEPS: too few requests tried"
     assert oracle.statuses["hit"] and oracle.statuses["stale"] and oracle.statuses["miss"]
 

@@ -273,6 +273,7 @@ WRITES = [
     "cart",
     "author",
     "invalidate",
+    "staff",
 ]
 # Writes that must leave every page as fresh as it was.
 HARMLESS = {"rollback", "whitelisted"}
@@ -317,6 +318,9 @@ def write(kind: str, data, visitors) -> None:
         Author.objects.create(name=title)
     elif kind == "invalidate":
         jimmypage.invalidate()
+    elif kind == "staff":  # a signed-in user's rights change (auth_user is whitelisted)
+        staff = data.draw(st.booleans(), label="staff")
+        User.objects.filter(username="alice").update(is_staff=staff)
     else:  # issue 15's writes: manual transactions, failing hooks, procedures, COPY
         writes_more.write(kind, data)
 
@@ -325,6 +329,7 @@ def reset_data(visitors) -> None:
     """The same data at the start of every example, so that hypothesis can replay one."""
     for model in (Article, Tag, Author, Hit):
         model.objects.all().delete()
+    User.objects.filter(username="alice").update(is_staff=False)
     ada = Author.objects.create(name="ada")
     Author.objects.create(name="bo")
     Article.objects.create(title="first", author=ada)

@@ -56,7 +56,9 @@ def body_digest(body: bytes) -> str:
 
 def _page(request, name: str, data: str, **headers) -> HttpResponse:
     _hook(name, request)
-    body = f"{identity(request, name)}||{data}".encode()
+    # What the user may do is data of the page: a write to the user must make it stale.
+    staff = getattr(getattr(request, "user", None), "is_staff", False)
+    body = f"{identity(request, name)}||{data}|staff={staff}".encode()
     response = HttpResponse(body)
     response["X-Body-Digest"] = body_digest(body)
     for header, value in headers.items():

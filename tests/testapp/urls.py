@@ -38,4 +38,9 @@ urlpatterns = [
     path("shelves/", views.shelves_page),
     path("static/", views.static_page),
     path("declared/", views.declared_page),
+    path("account/", views.account_page),
+    path("logout/", views.log_out),
+    path("login-as/<str:username>/", views.log_in_as),
+    path("session/flush/", views.flush_session),
+    path("session/cycle/", views.cycle_session),
 ]

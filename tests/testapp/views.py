@@ -309,3 +309,43 @@ def static_page(request):
 def declared_page(request):
     _rendered("declared_page", request)
     return HttpResponse("declares its dependencies")
+
+
+@cache_page
+def account_page(request):
+    """A signed-in user's own page: what the user may do, which a write to the user changes."""
+    _rendered("account_page", request)
+    user = request.user
+    if not user.is_authenticated:
+        return HttpResponse("account|anonymous")
+    groups = ",".join(sorted(user.groups.values_list("name", flat=True)))
+    return HttpResponse(
+        f"account|user={user.get_username()}|staff={user.is_staff}|active={user.is_active}"
+        f"|groups={groups}|may_change={user.has_perm('testapp.change_article')}"
+        f"|cart={request.session.get('cart')}"
+    )
+
+
+def log_out(request):
+    from django.contrib.auth import logout
+
+    logout(request)
+    return HttpResponse("logged out")
+
+
+def flush_session(request):
+    request.session.flush()
+    return HttpResponse("flushed")
+
+
+def cycle_session(request):
+    request.session.cycle_key()
+    return HttpResponse("cycled")
+
+
+def log_in_as(request, username):
+    from django.contrib.auth import get_user_model, login
+
+    user = get_user_model().objects.get(username=username)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return HttpResponse(f"logged in as {username}")

@@ -116,6 +116,12 @@ def attach_visitor(request: HttpRequest, username: str | None):
     except model.DoesNotExist:
         raise CommandError(f"No user is called {username!r}.") from None
     request.user = user
+    session = getattr(request, "session", None)
+    if session is not None and hasattr(user, "get_session_auth_hash"):
+        # What a signed-in session holds, and what keys the user's pages (see keys.visitor).
+        from django.contrib.auth import HASH_SESSION_KEY
+
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     return user
 
 
