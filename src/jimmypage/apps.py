@@ -8,7 +8,7 @@ class JimmyPageConfig(AppConfig):
     verbose_name = "Jimmy Page"
 
     def ready(self) -> None:
-        from . import checks, conf, writes  # noqa: F401  (checks register themselves)
+        from . import checks, conf, local_checks, writes  # noqa: F401  (checks register themselves)
 
         writes.watch_all_connections()
         if conf.refresh_executor() == "celery":

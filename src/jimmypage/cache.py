@@ -33,6 +33,7 @@ from . import (
     rules,
     signals,
     stats,
+    tier,
 )
 
 HIT, STALE, MISS, BYPASS = "hit", "stale", "miss", "bypass"
@@ -108,6 +109,11 @@ class PageCache:
         if reason is not None:
             return Plan(BYPASS, reason)
         base = keys.base_key(request)
+        local = tier.fresh_page(base, request)
+        if local is not None:
+            response, age = entries.to_response(local), entries.age_of(local)
+            return Plan(HIT, tier.LOCAL, response, age, entries.stamp_of(local))
+        seen = tier.before_read()
         generation_keys = generations.fetch_keys(generations.hint(base))
         found = backend.get_many([base, *generation_keys])
         if found is None:
@@ -128,6 +134,8 @@ class PageCache:
         response, age = entries.to_response(entry), entries.age_of(entry)
         found = generations.with_needed(stamp, found, generation_keys)
         if generations.is_current(stamp, global_token, found):
+            timeout = conf.entry_timeout(self.timeout)
+            tier.keep_page(base, key, meta_names, entry, found, seen, timeout)
             return Plan(HIT, "fresh", response, age, stamp)
         generation = generations.fingerprint(stamp, global_token, found)
         started = refresh.start(request, key, generation, meta_names)
@@ -220,7 +228,7 @@ class PageCache:
             response.jimmypage_stamp = plan.stamp
         header = conf.status_header()
         if header:
-            response[header] = plan.status
+            response[header] = tier.status_label(plan.status, plan.reason)
         log.decision(plan.status, plan.reason, request)
         if plan.ticket is None:
             stats.count(plan.status)

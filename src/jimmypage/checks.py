@@ -43,6 +43,8 @@ _EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "JIMMY_PAGE_REFRESH_EXECUTOR": (str,),
     "JIMMY_PAGE_TASKS_BACKEND": (str,),
     "JIMMY_PAGE_TASK_QUEUE": (str, type(None)),
+    "JIMMY_PAGE_LOCAL_CACHE_BYTES": (int,),
+    "JIMMY_PAGE_LOCAL_STALENESS_SECONDS": (int, float, type(None)),
 }
 MODES = ("global", "per-table")
 

@@ -40,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "JIMMY_PAGE_REFRESH_EXECUTOR": "thread",
     "JIMMY_PAGE_TASKS_BACKEND": "default",  # the alias in TASKS, for the "tasks" executor
     "JIMMY_PAGE_TASK_QUEUE": None,  # the queue of refresh tasks; None: the backend's default
+    # The process-local tier (jimmypage.tier): its size in bytes per process (0 turns it off),
+    # and, for backends that cannot push invalidations, how long it may trust a generation.
+    "JIMMY_PAGE_LOCAL_CACHE_BYTES": 64 * 1024 * 1024,
+    "JIMMY_PAGE_LOCAL_STALENESS_SECONDS": None,
 }
 
 EXECUTORS = ("thread", "tasks", "celery")

@@ -231,6 +231,7 @@ def _middle_action(what: str, data):
 
 
 @pytest.mark.parametrize("mode", ["global", "per-table"])
+@pytest.mark.usefixtures("local_tier")  # Redis cells: with the process-local tier
 def test_no_outdated_page_is_ever_fresh_and_refreshes_finish_the_job(mode, manual_refreshes):
     timer = Timer()
     with override_settings(**SETTINGS, JIMMY_PAGE_MODE=mode):

@@ -88,6 +88,7 @@ def run_isolation(manual_refreshes) -> Oracle:
 
 
 @pytest.mark.parametrize("mode", ["global", "per-table"])
+@pytest.mark.usefixtures("local_tier")  # Redis cells: with the process-local tier
 def test_no_visitor_ever_gets_another_visitors_page(mode, manual_refreshes):
     with override_settings(**SETTINGS, JIMMY_PAGE_MODE=mode):
         oracle = run_isolation(manual_refreshes)
