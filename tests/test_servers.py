@@ -15,6 +15,7 @@ import time
 import pytest
 from django.conf import settings
 
+from jimmypage import tracking
 from tests.processes import (
     Process,
     created_databases,
@@ -25,7 +26,6 @@ from tests.processes import (
     server_env,
     until,
 )
-from jimmypage import tracking
 from tests.server_views import COUNTED, HOLD, renders
 from tests.testapp.models import Article
 
