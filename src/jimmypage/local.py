@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 Needed = tuple[tuple[str, str], ...]  # (generation key, token) pairs a stamp depends on
@@ -128,6 +128,7 @@ class Tokens:
         self.epoch = 0
         self.live = False
         self.wanted = False  # a page looked for its tokens here since the stream last checked
+        self.nudge: Callable[[], None] | None = None  # asks the stream to catch up at once
         self._lock = threading.Lock()
 
     def current(self, needed: Needed) -> bool:
@@ -137,7 +138,11 @@ class Tokens:
         dropped by every invalidation the stream processed before that moment.
         """
         self.wanted = True
-        if time.monotonic() >= self.trusted_until or not needed:
+        if time.monotonic() >= self.trusted_until:
+            if self.nudge is not None:
+                self.nudge()  # the stream catches up now, for the next requests
+            return False
+        if not needed:
             return False
         known = self.known
         for key, token in needed:  # noqa: SIM110 (a loop: no generator on the hit path)

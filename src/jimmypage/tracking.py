@@ -81,6 +81,11 @@ class Stream:
         self._stopped = threading.Event()
         self._pings: collections.deque[float] = collections.deque()
         self._expected: dict[str, threading.Event] = {}  # markers that ``expect`` waits for
+        # A PING goes out from the listener's schedule, or from a request that found the tokens
+        # untrusted (``ping_soon``): sends, and the times they are noted, go one at a time.
+        self._send_lock = threading.Lock()
+        self._last_ping = 0.0
+        tokens.nudge = self.ping_soon
         self._thread = threading.Thread(target=self._run, name="jimmypage-tracking", daemon=True)
 
     def start(self) -> Stream:
@@ -157,8 +162,34 @@ class Stream:
                 self._handle(connection.read_response())
 
     def _ping(self, now: float) -> None:
+        with self._send_lock:
+            self._send_ping(now)
+
+    def _send_ping(self, now: float) -> None:
         self._pings.append(now)
+        self._last_ping = now
         self.connection.send_command("PING")
+
+    def ping_soon(self) -> None:
+        """A request found the tokens untrusted (the listener idles, or lags): ping now, at most
+        once per ``BUSY_PING``, so that the next requests find them trusted. Never blocks on
+        the network beyond one send; a failed send is the listener's to notice."""
+        now = time.monotonic()
+        if now - self._last_ping < BUSY_PING or not self.tokens.live:
+            return
+        if not self._send_lock.acquire(blocking=False):
+            return  # someone is pinging right now
+        try:
+            # Live: the connection is subscribed, and ``_close`` waits for this lock.
+            if (
+                now - self._last_ping >= BUSY_PING
+                and self.tokens.live
+                and self.connection is not None
+            ):
+                with contextlib.suppress(Exception):  # a dead connection: the listener sees it
+                    self._send_ping(now)
+        finally:
+            self._send_lock.release()
 
     def _handle(self, reply) -> None:
         kind = reply[0] if isinstance(reply, list) and reply else None
@@ -183,7 +214,8 @@ class Stream:
                     event.set()
 
     def _close(self) -> None:
-        connection, self.connection = self.connection, None
+        with self._send_lock:  # no request may ping a connection being closed
+            connection, self.connection = self.connection, None
         if connection is not None and self.pid == os.getpid():
             with contextlib.suppress(Exception):  # already broken: nothing more to close
                 connection.disconnect()
