@@ -32,10 +32,8 @@ were read, a weaker promise. ``JIMMY_PAGE_LOCAL_CACHE_BYTES = 0`` turns the tier
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
-import time
 from typing import Any
 
 from django.core.cache import caches
@@ -44,7 +42,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 
-from . import backend, conf, entries, generations, keys, log, signals, stats, tracking
+from . import backend, conf, entries, generations, keys, signals, stats, tracking
 from .local import Pages, TimedTokens, Tokens
 
 LOCAL = "fresh, local"  # the reason of a hit served from the tier
@@ -63,6 +61,15 @@ class Tier:
 # (process id, the tier or None when off), made on first use in each process.
 _state: tuple[int, Tier | None] | None = None
 _state_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child starts with no tier, and a lock no parent thread can be holding."""
+    global _state, _state_lock
+    _state, _state_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def current() -> Tier | None:
@@ -269,8 +276,6 @@ def status_label(status: str, reason: str) -> str:
 
 # -- for tests and tools ---------------------------------------------------------------------
 
-_probes = itertools.count()
-
 
 def reset() -> None:
     """Forget every page and generation this process holds (the stream stays)."""
@@ -282,23 +287,8 @@ def reset() -> None:
 
 def settle(timeout: float = 10.0) -> bool:
     """Wait until this process's stream is live and has processed every change made before
-    the call; ``False`` on timeout or when the tier has no stream.
-
-    A key written under the generations' prefix is a marker: Redis sends its invalidation after
-    those of every earlier change.
-    """
+    the call (see ``Stream.settle``); ``False`` on timeout or when the tier has no stream."""
     tier = current()
     if tier is None or tier.stream is None:
         return False
-    deadline = time.monotonic() + timeout
-    while not tier.tokens.live:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    # Under the tracked prefix, but not under the table generations' ``gen:``.
-    marker = f"{generations.generation_key()}~probe:{os.getpid()}:{next(_probes)}"
-    heard = tier.stream.expect(marker)
-    if not backend.put(marker, 1, 10):
-        log.rarely("settle", "jimmypage: could not write the stream's marker")
-        return False
-    return heard.wait(max(0.0, deadline - time.monotonic()))
+    return tier.stream.settle(lambda marker: backend.put(marker, 1, 10), timeout)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import os
 import threading
 import time
@@ -50,6 +51,8 @@ IDLE_PING = 0.25
 DEAD_AFTER = 1.0  # seconds without the reply to a PING before the stream counts as dead
 RETRY_PAUSES = (0.05, 0.2, 0.5, 1.0, 2.0, 5.0)
 CHANNEL = b"__redis__:invalidate"
+
+_markers = itertools.count()
 
 # Tests hold the listener with this gate (see ``pause``); it is open in production.
 _running = threading.Event()
@@ -98,11 +101,19 @@ class Stream:
         self.tokens.go_live(False)
         self._close()
 
-    def expect(self, name: str) -> threading.Event:
-        """An event set when the stream reports that the key ``name`` changed."""
-        event = threading.Event()
-        self._expected[name] = event
-        return event
+    def settle(self, write: Callable[[str], bool], timeout: float) -> bool:
+        """Wait until the stream is live and has processed every change made before the call;
+        ``False`` on timeout. ``write(key)`` writes a marker key: Redis sends its invalidation
+        after those of every earlier change."""
+        deadline = time.monotonic() + timeout
+        while not self.tokens.live:
+            if time.monotonic() > deadline or self._stopped.is_set():
+                return False
+            time.sleep(0.005)
+        # Under the tracked prefix, but not under the table generations' ``gen:``.
+        marker = f"{self.prefix}~probe:{os.getpid()}:{next(_markers)}"
+        heard = self._expected[marker] = threading.Event()
+        return write(marker) and heard.wait(max(0.0, deadline - time.monotonic()))
 
     def _run(self) -> None:
         failures = 0
@@ -195,7 +206,7 @@ class Stream:
         kind = reply[0] if isinstance(reply, list) and reply else None
         if kind == b"message" and reply[1] == CHANNEL:
             self._invalidate(reply[2])
-        elif kind == b"pong":
+        elif kind == b"pong" and self._pings:
             sent = self._pings.popleft()
             self.tokens.trust_until(sent + MAX_LAG)
 
