@@ -329,3 +329,10 @@ def test_a_page_never_outlives_its_timeout_in_the_tier():
     assert record.expires_at is not None and record.expires_at <= time.monotonic() + 1
     until(lambda: time.monotonic() > record.expires_at, 5, "the timeout")
     assert not_local() in ("miss", "hit")
+
+
+@debug
+@override_settings(JIMMY_PAGE_LOCAL_CACHE_BYTES="lots")  # check jimmypage.E001 says so
+def test_a_tier_that_cannot_be_made_is_off_never_an_error():
+    assert [get()[STATUS] for _ in range(3)] == ["miss", "hit", "hit"]
+    assert tier.current() is None

@@ -42,7 +42,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 
-from . import backend, conf, entries, generations, keys, signals, stats, tracking
+from . import backend, conf, entries, generations, keys, log, signals, stats, tracking
 from .local import Pages, TimedTokens, Tokens
 
 LOCAL = "fresh, local"  # the reason of a hit served from the tier
@@ -85,7 +85,12 @@ def _build() -> Tier | None:
     with _state_lock:
         if _state is None or _state[0] != os.getpid():
             # In a forked child, the parent's tier (and its socket) is left alone, never closed.
-            _state = (os.getpid(), _make())
+            try:
+                made = _make()
+            except Exception as exc:  # a cache the checks report: no tier, never an error
+                log.rarely("tier", "jimmypage: no local tier: %s: %s", type(exc).__name__, exc)
+                made = None
+            _state = (os.getpid(), made)
         return _state[1]
 
 

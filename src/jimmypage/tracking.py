@@ -83,7 +83,7 @@ class Stream:
         self.client_id: int | None = None
         self._stopped = threading.Event()
         self._pings: collections.deque[float] = collections.deque()
-        self._expected: dict[str, threading.Event] = {}  # markers that ``expect`` waits for
+        self._expected: dict[str, threading.Event] = {}  # markers ``settle`` waits for
         # A PING goes out from the listener's schedule, or from a request that found the tokens
         # untrusted (``ping_soon``): sends, and the times they are noted, go one at a time.
         self._send_lock = threading.Lock()
