@@ -8,7 +8,7 @@ from django.core.checks import Error, Info, Warning
 from django.test import Client, override_settings
 
 from jimmypage import tier
-from jimmypage.local import Pages, TimedTokens, Tokens, _deep_size
+from jimmypage.local import Pages, TimedTokens, Tokens, _deep_size, unshared
 from jimmypage.local_checks import check_local_tier
 from tests.testapp.models import Article
 
@@ -59,6 +59,15 @@ def test_a_page_is_not_kept_past_its_timeout():
     assert pages.get("old") is None, "rendered 10 s ago with a 5 s timeout"
     pages.put("new", entry(b"x"), (), 5, time.time())
     assert pages.get("new") is not None
+
+
+def test_a_kept_entry_never_shares_its_attributes_with_a_response():
+    attributes = {"_csp_config": {"default-src": ["'self'"]}}
+    kept = (*entry(b"x")[:6], attributes)
+    copied = unshared(kept)
+    assert copied[6] == attributes and copied[6]["_csp_config"] is not attributes["_csp_config"]
+    plain = entry(b"x")
+    assert unshared(plain) is plain, "nothing to copy: no cost"
 
 
 # -- Tokens ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ bound. Three rules make a token read here as good as one read remotely:
 
 from __future__ import annotations
 
+import copy
 import sys
 import threading
 import time
@@ -56,6 +57,15 @@ def _deep_size(value: Any) -> int:
             _deep_size(key) + _deep_size(item) for key, item in value.items()
         )
     return sys.getsizeof(value)
+
+
+def unshared(entry: tuple) -> tuple:
+    """``entry`` with its own copy of the response attributes it carries (plain data, but
+    dicts and lists a middleware may change in place): what the tier keeps, and what each local
+    hit gets, is never an object another response holds. (A remote hit unpickles its own.)"""
+    if len(entry) == 7 and entry[6]:
+        return (*entry[:6], copy.deepcopy(entry[6]))
+    return entry
 
 
 class Pages:

@@ -43,7 +43,7 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest
 
 from . import backend, conf, entries, generations, keys, log, signals, stats, tracking
-from .local import Pages, TimedTokens, Tokens
+from .local import Pages, TimedTokens, Tokens, unshared
 
 LOCAL = "fresh, local"  # the reason of a hit served from the tier
 STREAM, TIMED, OFF = "stream", "timed", "off"
@@ -211,7 +211,7 @@ def fresh_page(base: str, request: HttpRequest) -> tuple | None:
     if record is None or not tier.tokens.current(record.needed):
         return None
     stats.count("local_hit")
-    return record.entry
+    return unshared(record.entry)
 
 
 def fresh_entry(key: str) -> tuple | None:
@@ -223,7 +223,7 @@ def fresh_entry(key: str) -> tuple | None:
     if record is None or not tier.tokens.current(record.needed):
         return None
     stats.count("local_hit")
-    return record.entry
+    return unshared(record.entry)
 
 
 def before_read() -> tuple[int, float] | None:
@@ -244,7 +244,7 @@ def keep_page(base: str, key: str, meta_names, entry: tuple, found: dict, seen, 
     born = entry[5]
     if key != base:
         tier.pages.put(base, entries.vary_marker(meta_names), (), timeout, born)
-    tier.pages.put(key, entry, needed, timeout, born)
+    tier.pages.put(key, unshared(entry), needed, timeout, born)
 
 
 def keep_copy(key: str, entry: tuple, timeout: int | None) -> None:
@@ -258,7 +258,7 @@ def keep_copy(key: str, entry: tuple, timeout: int | None) -> None:
     if len(tier.timeouts) >= _TIMEOUTS_MAX:
         tier.timeouts.clear()
     tier.timeouts[key] = timeout
-    tier.pages.put(key, entry, needed, timeout, entry[5])
+    tier.pages.put(key, unshared(entry), needed, timeout, entry[5])
 
 
 def keep_fresh_copy(key: str, entry: tuple, found: dict, seen) -> None:
