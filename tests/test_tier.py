@@ -267,6 +267,7 @@ def test_stale_pages_still_start_one_refresh_per_generation(settle):
     assert b"articles=new|" in local_hit().content
 
 
+@pytest.mark.filterwarnings("ignore:This process:DeprecationWarning")  # what --preload does
 def test_a_forked_process_gets_its_own_stream():
     get()
     get()

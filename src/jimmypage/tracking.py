@@ -127,7 +127,8 @@ class Stream:
                     log.rarely(
                         "tracking",
                         "jimmypage: the invalidation stream failed, hits take the remote path "
-                        "until it is back: %s: %s",
+                        "until it is back (JIMMY_PAGE_LOCAL_CACHE_BYTES = 0 turns the local tier "
+                        "off): %s: %s",
                         type(exc).__name__,
                         exc,
                     )
