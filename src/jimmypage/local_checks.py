@@ -43,8 +43,9 @@ def check_local_tier(app_configs=None, **kwargs):
             Warning(
                 f"The process-local tier trusts generations for {bound} s ({why}).",
                 hint="A page may be served as fresh up to that long after a write, in every "
-                "process but the one that wrote. Use Django's RedisCache (one server) for "
-                "invalidations pushed within milliseconds, or keep the bound short.",
+                "process but the one that wrote. Use Redis on one server (Django's RedisCache "
+                "or django-redis) for invalidations pushed within milliseconds, or keep the "
+                "bound short.",
                 id="jimmypage.W011",
             )
         ]
@@ -52,9 +53,10 @@ def check_local_tier(app_configs=None, **kwargs):
         return [
             Info(
                 f"The process-local tier is off: {why}.",
-                hint="Every hit costs one round trip to the cache. Use Django's RedisCache (one "
-                "server), or set JIMMY_PAGE_LOCAL_STALENESS_SECONDS to a short bound (a "
-                "weaker promise: see the docs).",
+                hint="Every hit costs one round trip to the cache. Use Redis on one server "
+                "(Django's RedisCache or django-redis), or set "
+                "JIMMY_PAGE_LOCAL_STALENESS_SECONDS to a short bound (a weaker promise: see "
+                "the docs).",
                 id="jimmypage.I011",
             )
         ]

@@ -7,8 +7,8 @@ else takes the one-round-trip path, whose answer fills the tier again. The tier 
 speeds up FRESH hits: a page that looks stale here is never served from here, the shared cache
 decides (it may hold a refreshed page already). So pages need no invalidation; generations do.
 
-On Django's ``RedisCache`` (one server), Redis pushes every change of a generation key to each
-process (``jimmypage.tracking``). The invariants:
+On Redis (Django's ``RedisCache`` or django-redis, one server), Redis pushes every change of a
+generation key to each process (``jimmypage.tracking``). The invariants:
 
 1. A page is served from the tier as fresh only while the process holds a live invalidation
    stream that was subscribed before the generations it compares with were read, and that has
@@ -103,13 +103,10 @@ def _make() -> Tier | None:
     if kind == TIMED:
         return Tier(pages, TimedTokens(prefix, float(_staleness())), None)
     tokens = Tokens(prefix)
-    store = backend.store()
-    stream = tracking.Stream(
-        tokens,
-        tracking.connection_factory(store.reader),
-        store.make_key(prefix).encode(),
-        prefix,
-    )
+    cache = caches[conf.cache_alias()]
+    client, _ = _stream_client(cache)
+    tracked = cache.make_key(prefix).encode()
+    stream = tracking.Stream(tokens, tracking.connection_factory(client), tracked, prefix)
     return Tier(pages, tokens, stream.start())
 
 
@@ -140,15 +137,45 @@ def in_process_cache() -> bool:
 
 def _why_no_stream(cache) -> str | None:
     """Why the cache cannot push generation changes to the tier; ``None`` when it can."""
-    if not backend._plain_redis_cache(cache):
-        return f"the cache is a {type(cache).__name__}, which cannot push invalidations"
-    if len(cache._servers) != 1:
-        return "the cache reads from several Redis servers; the stream follows one"
+    return _stream_client(cache)[1]
+
+
+def _stream_client(cache) -> tuple[Any, str | None]:
+    """The redis-py client of the server that answers this process's reads of generations, for
+    the stream to listen to; or ``None`` and why not.
+
+    Django's ``RedisCache`` and django-redis's (its ``DefaultClient``), on one server: with
+    replicas, a read may come from a server the stream does not follow.
+    """
+    if backend._plain_redis_cache(cache):
+        if len(cache._servers) != 1:
+            return None, "the cache reads from several Redis servers; the stream follows one"
+        client = backend.store().reader
+    elif _django_redis(cache):
+        location = cache._server  # django-redis's LOCATION: a list, or comma-separated
+        servers = location.split(",") if isinstance(location, str) else list(location)
+        if len(servers) != 1:
+            return None, "the cache reads from several Redis servers; the stream follows one"
+        from django_redis import get_redis_connection
+
+        client = get_redis_connection(conf.cache_alias(), write=False)
+    else:
+        return None, f"the cache is a {type(cache).__name__}, which cannot push invalidations"
     prefix = generations.generation_key()
     made = cache.make_key(prefix)
     if any(cache.make_key(prefix + tail) != made + tail for tail in (":t", "u")):
-        return "the cache's KEY_FUNCTION does not keep jimmypage's key prefixes"
-    return None
+        return None, "the cache's KEY_FUNCTION does not keep jimmypage's key prefixes"
+    return client, None
+
+
+def _django_redis(cache) -> bool:
+    """True for django-redis's cache with its default client (one server or a list)."""
+    try:
+        from django_redis.cache import RedisCache
+        from django_redis.client import DefaultClient
+    except ImportError:
+        return False
+    return isinstance(cache, RedisCache) and type(cache.client) is DefaultClient
 
 
 def stop() -> None:
