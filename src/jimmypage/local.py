@@ -63,9 +63,9 @@ def unshared(entry: tuple) -> tuple:
     """``entry`` with its own copy of the response attributes it carries (plain data, but
     dicts and lists a middleware may change in place): what the tier keeps, and what each local
     hit gets, is never an object another response holds. (A remote hit unpickles its own.)"""
-    if len(entry) == 7 and entry[6]:
-        return (*entry[:6], copy.deepcopy(entry[6]))
-    return entry
+    if not any(part and isinstance(part, (dict, list)) for part in entry):
+        return entry
+    return tuple(copy.deepcopy(part) if isinstance(part, (dict, list)) else part for part in entry)
 
 
 class Pages:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 from django.core.cache import caches
@@ -268,7 +269,7 @@ def keep_page(base: str, key: str, meta_names, entry: tuple, found: dict, seen, 
     if needed is None:
         return
     tier.tokens.learn(found, seen)
-    born = entry[5]
+    born = _born(entry)
     if key != base:
         tier.pages.put(base, entries.vary_marker(meta_names), (), timeout, born)
     tier.pages.put(key, unshared(entry), needed, timeout, born)
@@ -285,7 +286,7 @@ def keep_copy(key: str, entry: tuple, timeout: int | None) -> None:
     if len(tier.timeouts) >= _TIMEOUTS_MAX:
         tier.timeouts.clear()
     tier.timeouts[key] = timeout
-    tier.pages.put(key, unshared(entry), needed, timeout, entry[5])
+    tier.pages.put(key, unshared(entry), needed, timeout, _born(entry))
 
 
 def keep_fresh_copy(key: str, entry: tuple, found: dict, seen) -> None:
@@ -297,6 +298,11 @@ def keep_fresh_copy(key: str, entry: tuple, found: dict, seen) -> None:
     tier.tokens.learn(found, seen)
     if key in tier.timeouts:
         keep_copy(key, entry, tier.timeouts[key])
+
+
+def _born(entry: tuple) -> float:
+    """When the entry's page was rendered (wall-clock time)."""
+    return time.time() - entries.age_of(entry)
 
 
 def status_label(status: str, reason: str) -> str:
@@ -323,4 +329,13 @@ def settle(timeout: float = 10.0) -> bool:
     tier = current()
     if tier is None or tier.stream is None:
         return False
-    return tier.stream.settle(lambda marker: backend.put(marker, 1, 10), timeout)
+    markers: list[str] = []
+
+    def write(marker: str) -> bool:
+        markers.append(marker)
+        return backend.put(marker, 1, 10)
+
+    heard = tier.stream.settle(write, timeout)
+    for marker in markers:  # gone again: the cache holds what it held before the call
+        backend.delete(marker)
+    return heard

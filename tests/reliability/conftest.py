@@ -65,6 +65,9 @@ def local_tier(monkeypatch, request):
     A key the test deletes or a cache it flushes behind jimmypage's back reaches the tier
     through Redis's invalidation stream, a few milliseconds later; the test waits for the stream
     to catch up (``tier.settle``), as a visitor arriving after those milliseconds would.
+
+    Whether a given hit is local depends on when invalidations arrive, so a failure found here
+    may be reported by hypothesis as flaky (its replay differs): the failure stands all the same.
     """
     if settings.TEST_CACHE != "redis":
         yield
