@@ -21,5 +21,7 @@ JIMMY_PAGE_STATUS_HEADER = "X-Jimmy-Page"
 # Renders are counted as rows of testapp_hit, which must not make pages stale.
 JIMMY_PAGE_EXPIRATION_WHITELIST = ["django_session", "auth_user", "testapp_hit"]
 JIMMY_PAGE_REFRESH_EXECUTOR = os.environ.get("JIMMYPAGE_SERVER_EXECUTOR", "thread")
+# "1": the status header tells a local hit ("hit-local") from a remote one.
+JIMMY_PAGE_DEBUG_CACHE = os.environ.get("JIMMYPAGE_SERVER_DEBUG_CACHE") == "1"
 # Settings a test gives the servers it starts: a JSON object of setting names to values.
 globals().update(json.loads(os.environ.get("JIMMYPAGE_SERVER_SETTINGS", "{}")))

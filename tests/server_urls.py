@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from tests.server_views import counted, ping
+from tests.server_views import counted, ping, tier_listener, write
 from tests.testapp.urls import urlpatterns as testapp_urlpatterns
 
 urlpatterns = [
     *testapp_urlpatterns,
     path("counted/", counted),
     path("ping/", ping),
+    path("write/", write),
+    path("tier/<str:action>/", tier_listener),
 ]

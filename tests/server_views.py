@@ -10,10 +10,11 @@ import os
 import time
 
 from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from jimmypage import refresh
 from jimmypage.cache import cache_page
-from tests.testapp.models import Hit
+from tests.testapp.models import Article, Hit
 from tests.testapp.views import describe
 
 HOLD = "JIMMYPAGE_TEST_HOLD"
@@ -44,12 +45,28 @@ def ping(request):
     return HttpResponse(str(os.getpid()))
 
 
+@csrf_exempt
+def write(request):
+    """Save an article (a write made in this server process); its title is the query string."""
+    Article.objects.create(title=request.META.get("QUERY_STRING", "") or "written")
+    return HttpResponse("written")
+
+
+def tier_listener(request, action):
+    """Hold (``pause``) or free (``resume``) this process's invalidation listener."""
+    from jimmypage import tracking
+
+    {"pause": tracking.pause, "resume": tracking.resume}[action]()
+    return HttpResponse(action)
+
+
 def process_id_header(get_response):
-    """Say which process answered."""
+    """Say which process answered, and the stamp of the page it served (if any)."""
 
     def middleware(request):
         response = get_response(request)
         response["X-Process-Id"] = str(os.getpid())
+        response["X-Stamp"] = repr(getattr(response, "jimmypage_stamp", None))
         return response
 
     return middleware

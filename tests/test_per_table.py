@@ -127,6 +127,7 @@ def test_async_view_records_its_reads(settle):
 
 
 @per_table
+@override_settings(JIMMY_PAGE_LOCAL_CACHE_BYTES=0)  # the remote path (the tier: test_tier.py)
 def test_a_hit_is_one_round_trip_in_the_steady_state():
     client = Client()
     client.get("/page/")

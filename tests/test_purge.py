@@ -210,3 +210,18 @@ def test_a_process_that_exits_right_after_a_write_still_bans(recorder):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
     subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, timeout=60)
     assert recorder.bans == [{purge.site_key()}]
+
+
+def test_a_signed_in_users_page_is_tagged_by_the_tables_inside_its_stamp():
+    """A page of a signed-in user wraps its stamp with the users generation (``users``)."""
+    from jimmypage import users
+
+    per_table = ("g", (("testapp_article", "t1"), ("testapp_tag", "t2")))
+    expected = purge.page_keys(per_table)
+    assert purge.page_keys(users.stamped(per_table, "u")) == expected
+    assert purge.page_keys(users.stamped("g", "u")) == purge.site_key()
+    assert expected.split() == [
+        purge.site_key(),
+        purge.table_key("testapp_article"),
+        purge.table_key("testapp_tag"),
+    ]

@@ -40,6 +40,24 @@ JIMMYPAGE_EARLY = Contender(
     "jimmypage_early",
     True,
 )
+# Both again without the process-local tier (issue 11): what JIMMY_PAGE_LOCAL_CACHE_BYTES = 0
+# gives, one round trip per hit; benchsite/tierless.py turns the tier off for these URLs only.
+JIMMYPAGE_REMOTE = Contender(
+    "jimmypage_remote",
+    "jimmypage, local tier off",
+    "/jimmypage-remote/",
+    "jimmypage_remote",
+    True,
+)
+JIMMYPAGE_EARLY_REMOTE = Contender(
+    "jimmypage_early_remote",
+    "jimmypage + AnonymousHitMiddleware, local tier off",
+    "/jimmypage-early-remote/",
+    "jimmypage_early_remote",
+    True,
+)
+TIER_OFF_PATHS = frozenset({JIMMYPAGE_REMOTE.path, JIMMYPAGE_EARLY_REMOTE.path})
+EARLY_PATHS = frozenset({JIMMYPAGE_EARLY.path, JIMMYPAGE_EARLY_REMOTE.path})
 # Not here: jimmypage's per-table mode. JIMMY_PAGE_MODE is one setting per process, so section 6
 # (harness/http_bench.measure_modes) runs it on a server of its own.
 
@@ -51,9 +69,15 @@ CONTENDERS: tuple[Contender, ...] = (
     CACHALOT,
     JIMMYPAGE,
     JIMMYPAGE_EARLY,
+    JIMMYPAGE_REMOTE,
+    JIMMYPAGE_EARLY_REMOTE,
 )
-JIMMYPAGES: tuple[Contender, ...] = (JIMMYPAGE, JIMMYPAGE_EARLY)
-
+JIMMYPAGES: tuple[Contender, ...] = (
+    JIMMYPAGE,
+    JIMMYPAGE_EARLY,
+    JIMMYPAGE_REMOTE,
+    JIMMYPAGE_EARLY_REMOTE,
+)
 # Section 7, signed-in visitors: every request carries the session cookie of a signed-in user,
 # and the page is that user's own (it shows who is signed in). Not in CONTENDERS: the other
 # sections' clients send no cookies. Measured in the same rounds as REFERENCES, asked without

@@ -1,6 +1,7 @@
-"""jimmypage's AnonymousHitMiddleware and SignedInHitMiddleware, each for one contender's URL.
+"""jimmypage's AnonymousHitMiddleware and SignedInHitMiddleware, each for its contenders' URLs.
 
 Every other contender must run through the plain stack, so the middleware is skipped for them.
+For the contenders measured without the process-local tier, the whole request runs without it.
 """
 
 from cachalot.api import cachalot_disabled
@@ -8,13 +9,17 @@ from cachalot.api import cachalot_disabled
 from jimmypage.middleware import AnonymousHitMiddleware
 from jimmypage.signed_in import SignedInHitMiddleware
 
-from .contenders import JIMMYPAGE_EARLY, SIGNED_EARLY
+from .contenders import EARLY_PATHS, SIGNED_EARLY, TIER_OFF_PATHS
+from .tierless import local_tier_off
 
 
 class EarlyForOneContender(AnonymousHitMiddleware):
     def __call__(self, request):
-        if request.path != JIMMYPAGE_EARLY.path:
+        if request.path not in EARLY_PATHS:
             return self.get_response(request)
+        if request.path in TIER_OFF_PATHS:
+            with local_tier_off():
+                return super().__call__(request)
         return super().__call__(request)
 
 

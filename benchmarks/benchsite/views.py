@@ -23,6 +23,7 @@ from jimmypage.cache import cache_page as jimmypage_cache_page
 
 from .contenders import RENDER_COUNTER_PREFIX
 from .models import Article, Author, Tag
+from .tierless import tierless
 
 
 @functools.cache
@@ -74,6 +75,12 @@ cacheops = cached_view_as(
 cachalot = page_view("cachalot", query_cache=True)
 jimmypage = jimmypage_cache_page(timeout=settings.PAGE_TIMEOUT)(page_view("jimmypage"))
 jimmypage_early = jimmypage_cache_page(timeout=settings.PAGE_TIMEOUT)(page_view("jimmypage_early"))
+jimmypage_remote = tierless(
+    jimmypage_cache_page(timeout=settings.PAGE_TIMEOUT)(page_view("jimmypage_remote"))
+)
+jimmypage_early_remote = tierless(
+    jimmypage_cache_page(timeout=settings.PAGE_TIMEOUT)(page_view("jimmypage_early_remote"))
+)
 
 
 def signed_page_view(key: str):

@@ -22,6 +22,8 @@ COLOURS = {
     "cachalot": "#9467bd",
     "jimmypage": "#2ca02c",
     "jimmypage_early": "#17becf",
+    "jimmypage_remote": "#98df8a",
+    "jimmypage_early_remote": "#9edae5",
 }
 
 

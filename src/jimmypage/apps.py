@@ -9,7 +9,15 @@ class JimmyPageConfig(AppConfig):
 
     def ready(self) -> None:
         # checks register themselves; purge connects its receiver of generation changes
-        from . import checks, conf, purge, scaling_checks, signed_in, watching  # noqa: F401
+        from . import (  # noqa: F401
+            checks,
+            conf,
+            local_checks,
+            purge,
+            scaling_checks,
+            signed_in,
+            watching,
+        )
 
         watching.watch_all_connections()
         if conf.refresh_executor() == "celery":

@@ -37,6 +37,7 @@ from . import (
     rules,
     signals,
     stats,
+    tier,
     users,
 )
 
@@ -118,6 +119,11 @@ class PageCache:
         if reason is not None:
             return Plan(BYPASS, reason)
         base = keys.base_key(request)
+        local = tier.fresh_page(base, request)
+        if local is not None:
+            response, age = entries.to_response(local), entries.age_of(local)
+            return Plan(HIT, tier.LOCAL, response, age, entries.stamp_of(local))
+        seen = tier.before_read()
         generation_keys = generations.fetch_keys(generations.hint(base))
         user_keys = users.fetch_keys(request)
         found = backend.get_many([base, *generation_keys, *user_keys])
@@ -125,9 +131,10 @@ class PageCache:
             return Plan(BYPASS, "cache unavailable")
         global_token = generations.settle_pending(found.get(generation_keys[0]))
         entry = found.get(base)
-        key = base
+        key, meta_names = base, ()
         if entries.is_vary_marker(entry):
-            key = keys.variant_key(base, request, entry[1])
+            meta_names = entry[1]
+            key = keys.variant_key(base, request, meta_names)
             entry = backend.get(key)
         if not entries.is_page(entry):
             plan = Plan(MISS, "no entry", base=base)
@@ -143,6 +150,8 @@ class PageCache:
         if generations.is_current(tables_stamp, global_token, found) and users.is_current(
             stamp, found
         ):
+            timeout = conf.entry_timeout(self.timeout)
+            tier.keep_page(base, key, meta_names, entry, found, seen, timeout)
             return Plan(HIT, "fresh", response, age, stamp)
         generation = generations.fingerprint(tables_stamp, global_token, found)
         generation = users.fingerprint(stamp, generation, found)
@@ -266,7 +275,7 @@ class PageCache:
             response.jimmypage_stamp = plan.stamp
         header = conf.status_header()
         if header:
-            response[header] = plan.status
+            response[header] = tier.status_label(plan.status, plan.reason)
         log.decision(plan.status, plan.reason, request)
         if plan.ticket is None:
             stats.count(plan.status)

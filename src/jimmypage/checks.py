@@ -48,6 +48,8 @@ _EXPECTED_TYPES: dict[str, tuple[type, ...]] = {
     "JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL": (dict,),
     "JIMMY_PAGE_PURGE_URLS": (list, tuple),
     "JIMMY_PAGE_PURGE_KEY_HEADER": (str,),
+    "JIMMY_PAGE_LOCAL_CACHE_BYTES": (int,),
+    "JIMMY_PAGE_LOCAL_STALENESS_SECONDS": (int, float, type(None)),
 }
 MODES = ("global", "per-table")
 

@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     # Caches in front (Varnish) that receive a BAN when pages go stale; [] = none.
     "JIMMY_PAGE_PURGE_URLS": [],
     "JIMMY_PAGE_PURGE_KEY_HEADER": "xkey",
+    # The process-local tier (jimmypage.tier): its size in bytes per process (0 turns it off),
+    # and, for backends that cannot push invalidations, how long it may trust a generation.
+    "JIMMY_PAGE_LOCAL_CACHE_BYTES": 64 * 1024 * 1024,
+    "JIMMY_PAGE_LOCAL_STALENESS_SECONDS": None,
 }
 
 EXECUTORS = ("thread", "tasks", "celery")

@@ -171,6 +171,19 @@ def needed_keys(stamp: Stamp) -> tuple[str, ...]:
     return ()
 
 
+def stamp_tokens(stamp: Stamp) -> tuple[tuple[str, str], ...] | None:
+    """The (generation key, token) pairs that are all current exactly when ``stamp`` is (see
+    ``is_current``); ``None`` for a stamp that is never current in this mode."""
+    if users.is_users_stamp(stamp):  # a signed-in user's page: the users generation too
+        inner = stamp_tokens(users.inner(stamp))
+        return None if inner is None else (*inner, (users.generation_key(), stamp[1]))
+    if not per_table():
+        return ((generation_key(), stamp),) if type(stamp) is str else None
+    if type(stamp) is not tuple:
+        return None
+    return ((generation_key(), stamp[0]), *((table_key(t), token) for t, token in stamp[1]))
+
+
 def is_fresh(
     stamp: Stamp, global_token: str | None, found: Mapping[str, str], fetched: Iterable[str]
 ) -> bool:

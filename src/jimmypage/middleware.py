@@ -35,6 +35,7 @@ from . import (
     rules,
     signals,
     stats,
+    tier,
     users,
 )
 
@@ -92,6 +93,26 @@ class AnonymousHitMiddleware:
         if names is None:
             return None
         key = _variant_key(base, request, names)
+        entry, reason = tier.fresh_entry(key), tier.LOCAL
+        if entry is None:
+            entry, reason = self.fresh_remote_copy(key), "fresh copy for cookieless visitors"
+            if entry is None:
+                return None
+        age = entries.age_of(entry)
+        response = conditional.from_cache(request, entries.to_response(entry), age, True, True)
+        response.jimmypage_status = "hit"
+        response.jimmypage_age = age
+        header = conf.status_header()
+        if header:
+            response[header] = tier.status_label("hit", reason)
+        log.decision("hit", reason, request)
+        stats.count("hit")
+        signals.page_hit.send(None, request=request, age=response.jimmypage_age, reason="early")
+        return response
+
+    def fresh_remote_copy(self, key: str) -> tuple | None:
+        """The stored copy at ``key`` if it is fresh, in one round trip."""
+        seen = tier.before_read()
         generation_keys = generations.fetch_keys(generations.hint(key))
         found = backend.get_many([key, *generation_keys])
         entry = found.get(key) if found else None
@@ -100,19 +121,11 @@ class AnonymousHitMiddleware:
         stamp = entries.stamp_of(entry)
         generations.remember(key, stamp)
         global_token = generations.settle_pending(found.get(generation_keys[0]))
-        if not generations.is_fresh(stamp, global_token, found, generation_keys):
+        found = generations.with_needed(stamp, found, generation_keys)
+        if not generations.is_current(stamp, global_token, found):
             return None
-        age = entries.age_of(entry)
-        response = conditional.from_cache(request, entries.to_response(entry), age, True, True)
-        response.jimmypage_status = "hit"
-        response.jimmypage_age = age
-        header = conf.status_header()
-        if header:
-            response[header] = "hit"
-        log.decision("hit", "fresh copy for cookieless visitors", request)
-        stats.count("hit")
-        signals.page_hit.send(None, request=request, age=response.jimmypage_age, reason="early")
-        return response
+        tier.keep_fresh_copy(key, entry, found, seen)
+        return entry
 
     def keep_copy(self, request: HttpRequest, base: str, response: HttpResponseBase) -> None:
         """Store the whole response when ``cache_page`` answered it with a fresh page."""
@@ -133,4 +146,5 @@ class AnonymousHitMiddleware:
         rendered_at = time.time() - getattr(response, "jimmypage_age", 0.0)
         without = downstream.added_headers(response)
         entry = entries.page_entry(response, stamp, rendered_at=rendered_at, without=without)
-        backend.put(key, entry, response.jimmypage_timeout)
+        if backend.put(key, entry, response.jimmypage_timeout):
+            tier.keep_copy(key, entry, response.jimmypage_timeout)

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 from django.core.checks import Error
 from django.http import HttpResponseBase
 
-from . import conf, log, signals
+from . import conf, log, signals, users
 
 BAN_HEADER = "X-Jimmy-Page-Ban"
 TIMEOUT = 2.0  # seconds for one ban request
@@ -91,6 +91,7 @@ def table_key(table: str) -> str:
 def page_keys(stamp) -> str:
     """The key header's value for a page stamped with ``stamp`` (see ``generations.Stamp``)."""
     keys = [site_key()]
+    stamp = users.inner(stamp)  # a signed-in user's page: its tables are inside
     if type(stamp) is tuple:
         keys.extend(table_key(table) for table, _ in stamp[1])
     return " ".join(keys)

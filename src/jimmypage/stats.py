@@ -14,7 +14,19 @@ from collections import Counter
 
 from . import backend, conf, log
 
-COUNTERS = ("hit", "stale", "miss", "bypass", "refreshed", "refresh_failed")
+COUNTERS = (
+    "hit",
+    "stale",
+    "miss",
+    "bypass",
+    "refreshed",
+    "refresh_failed",
+    # The process-local tier (jimmypage.tier): hits served with no round trip (``hit`` counts
+    # them too), invalidation messages received, invalidation streams lost.
+    "local_hit",
+    "invalidation",
+    "stream_drop",
+)
 
 _counts: Counter = Counter()
 _lock = threading.Lock()

@@ -15,7 +15,7 @@ from django.conf import settings
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 
-from jimmypage import refresh
+from jimmypage import refresh, signals, tier
 
 from .support import FIGURES, ManualExecutor
 
@@ -55,3 +55,46 @@ def manual_refreshes(monkeypatch):
     monkeypatch.setattr(refresh, "executor", lambda: manual)
     yield manual
     manual.run()
+
+
+@pytest.fixture
+def local_tier(monkeypatch, request):
+    """In the Redis cells, the property tests run with the process-local tier (on by default
+    there), and prove that it served hits: the oracles then check local hits too.
+
+    A key the test deletes or a cache it flushes behind jimmypage's back reaches the tier
+    through Redis's invalidation stream, a few milliseconds later; the test waits for the stream
+    to catch up (``tier.settle``), as a visitor arriving after those milliseconds would.
+
+    Whether a given hit is local depends on when invalidations arrive, so a failure found here
+    may be reported by hypothesis as flaky (its replay differs): the failure stands all the same.
+    """
+    if settings.TEST_CACHE != "redis":
+        yield
+        return
+    from django.core.cache.backends.redis import RedisCache
+
+    for name in ("delete", "clear"):
+        monkeypatch.setattr(RedisCache, name, _settled(getattr(RedisCache, name)))
+    local_hits = []
+
+    def count(sender, reason, **kwargs):
+        if reason is tier.LOCAL:
+            local_hits.append(reason)
+
+    signals.page_hit.connect(count, weak=False, dispatch_uid="tests.local_tier")
+    try:
+        yield
+    finally:
+        signals.page_hit.disconnect(dispatch_uid="tests.local_tier")
+    FIGURES[request.node.name]["local_hits"] = len(local_hits)
+    assert local_hits, "no hit came from the local tier: the property test did not exercise it"
+
+
+def _settled(method):
+    def settled(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        assert tier.settle(), "the tier's invalidation stream did not catch up within 10 s"
+        return result
+
+    return settled

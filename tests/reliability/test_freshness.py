@@ -248,6 +248,7 @@ def _middle_action(what: str, data):
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.usefixtures("local_tier")  # Redis cells: with the process-local tier
 def test_no_outdated_page_is_ever_fresh_and_refreshes_finish_the_job(mode, manual_refreshes):
     skip_signed_in_outside_the_primary_cell(mode)
     timer = Timer()

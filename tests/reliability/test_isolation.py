@@ -99,6 +99,7 @@ def run_isolation(manual_refreshes) -> Oracle:
 
 
 @pytest.mark.parametrize("mode", MODES)
+@pytest.mark.usefixtures("local_tier")  # Redis cells: with the process-local tier
 def test_no_visitor_ever_gets_another_visitors_page(mode, manual_refreshes):
     skip_signed_in_outside_the_primary_cell(mode)
     with override_settings(**mode_settings(mode)), early_answers() as early:

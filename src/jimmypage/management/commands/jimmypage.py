@@ -46,6 +46,10 @@ COUNTER_LABELS = (
     ("bypass", "bypasses"),
     ("refreshed", "refreshes"),
     ("refresh_failed", "refresh failures"),
+    ("local_hit", "local hits"),
+    ("remote_hit", "remote hits"),
+    ("invalidation", "invalidations"),
+    ("stream_drop", "stream drops"),
 )
 DEFAULT_SITEMAP = "/sitemap.xml"
 REFRESH_WAIT_SECONDS = 60.0
@@ -193,6 +197,7 @@ class Command(BaseCommand):
     def handle_stats(self, options) -> None:
         stats.flush()
         totals = stats.totals()
+        totals["remote_hit"] = max(0, totals["hit"] - totals["local_hit"])
         served = totals["hit"] + totals["stale"] + totals["miss"]
         ratio = (totals["hit"] + totals["stale"]) / served if served else None
         if options["json"]:
