@@ -17,6 +17,7 @@ from hypothesis import settings as hypothesis_settings
 
 from jimmypage import refresh
 
+from .replay import Replay
 from .support import FIGURES, ManualExecutor
 
 NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.explain]
@@ -55,3 +56,9 @@ def manual_refreshes(monkeypatch):
     monkeypatch.setattr(refresh, "executor", lambda: manual)
     yield manual
     manual.run()
+
+
+@pytest.fixture
+def replay(monkeypatch):
+    """Deterministic tokens and clock for a property test's examples (``replay.py``)."""
+    return Replay(monkeypatch)

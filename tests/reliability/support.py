@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from jimmypage import cache as jimmypage_cache
-from jimmypage import generations
+from jimmypage import generations, refresh
 
 LONG = bool(os.environ.get("JIMMYPAGE_LONG"))
 STATUS = "X-Jimmy-Page"
@@ -137,6 +137,7 @@ def reset_jimmypage_state() -> None:
         if remembered is not None:
             remembered.clear()
     generations._bump_pending = False
+    refresh._tried_locks.clear()
 
 
 def cache_keys() -> list[str]:

@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .support import SETTINGS, STATUS, Timer, budget, figure, reset_jimmypage_state
+from .support import SETTINGS, STATUS, Timer, budget, figure
 from .visitors import (
     WRITES,
     Oracle,
@@ -38,7 +38,7 @@ STEPS = 110
 MIN_REQUESTS = budget(ci=5_000, long=50_000)  # per mode
 
 
-def run_isolation(manual_refreshes) -> Oracle:
+def run_isolation(manual_refreshes, replay) -> Oracle:
     visitors = make_visitors()
     oracle = Oracle()
     timer = Timer()
@@ -47,11 +47,12 @@ def run_isolation(manual_refreshes) -> Oracle:
     @given(data=st.data())
     def sequence(data):
         reset_data(visitors)
-        reset_jimmypage_state()
+        replay.start()
         manual_refreshes.queue.clear()
         stale_asks: dict = {}
         pages: list = []
         for _ in range(STEPS):
+            replay.tick()
             roll = data.draw(st.integers(0, 99), label="action")
             if roll < 80:
                 # Mostly pages already asked for, by any visitor: hits, stale pages and
@@ -88,9 +89,9 @@ def run_isolation(manual_refreshes) -> Oracle:
 
 
 @pytest.mark.parametrize("mode", ["global", "per-table"])
-def test_no_visitor_ever_gets_another_visitors_page(mode, manual_refreshes):
+def test_no_visitor_ever_gets_another_visitors_page(mode, manual_refreshes, replay):
     with override_settings(**SETTINGS, JIMMY_PAGE_MODE=mode):
-        oracle = run_isolation(manual_refreshes)
+        oracle = run_isolation(manual_refreshes, replay)
     figure(
         f"isolation[{mode}]",
         requests=oracle.requests,
