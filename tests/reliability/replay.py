@@ -12,7 +12,9 @@ as flaky. So nothing an example does may depend on anything but its draws:
   names, which hold tokens (a refresh lock's does), are the same in a replay;
 * the refresh module's clock (its "tried this lock lately" memo) moves by ``STEP_SECONDS`` per
   step of the example, whatever the machine's load;
-* what the process remembers between examples is forgotten when each starts (``start``).
+* what the process remembers between examples is forgotten when each starts (``start``);
+* no refresh fails: a failed one keeps its lock for ``JIMMY_PAGE_REFRESH_RETRY_SECONDS`` of
+  the cache's own (real) time, so the tests assert that none did.
 """
 
 from __future__ import annotations

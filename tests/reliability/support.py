@@ -7,7 +7,7 @@ import importlib.util
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 from django.conf import settings
@@ -15,6 +15,7 @@ from django.core.cache import caches
 
 from jimmypage import cache as jimmypage_cache
 from jimmypage import generations, refresh
+from tests.connections import close_thread_connections
 
 LONG = bool(os.environ.get("JIMMYPAGE_LONG"))
 STATUS = "X-Jimmy-Page"
@@ -99,6 +100,7 @@ class ManualExecutor:
         self.queue: list[tuple] = []
         self.refuse = False
         self.ran = 0
+        self.outcomes: Counter = Counter()  # what refresh.run returned: "stored", "failed"...
 
     def submit(self, job, *args) -> bool:
         if self.refuse:
@@ -115,9 +117,11 @@ class ManualExecutor:
 
             def target(job=job, args=args, errors=errors):
                 try:
-                    job(*args)
+                    self.outcomes[job(*args)] += 1
                 except BaseException as exc:  # refresh.run never raises: report it if it does
                     errors.append(exc)
+                finally:
+                    close_thread_connections()
 
             thread = threading.Thread(target=target, name="jimmypage-manual")
             thread.start()
