@@ -58,15 +58,15 @@ def test_no_outdated_page_is_ever_fresh_and_refreshes_finish_the_job(
     assert tally.evictions >= EXAMPLES and tally.middle >= EXAMPLES
 
 
-@pytest.mark.parametrize("mode", ["global", "per-table"])
-def test_the_same_draws_give_the_same_run(mode, manual_refreshes, replay):
+def test_the_same_draws_give_the_same_run(manual_refreshes, replay):
     """Hypothesis replays examples and requires the same draws each time (issue 16): two runs
-    with the same seed must take the same steps and find the same statuses and keys."""
+    with the same seed must take the same steps and find the same statuses and keys (in
+    per-table mode, which has the most keys)."""
     traces = []
-    with override_settings(**SETTINGS, JIMMY_PAGE_MODE=mode):
+    with override_settings(**SETTINGS, JIMMY_PAGE_MODE="per-table"):
         for _ in range(2):
-            traces.append(run_freshness(manual_refreshes, replay, 6, derandomize=True).trace)
-    assert len(traces[0]) > 6 * 100
+            traces.append(run_freshness(manual_refreshes, replay, 4, derandomize=True).trace)
+    assert len(traces[0]) > 4 * 60
     assert traces[0] == traces[1]
 
 
