@@ -3,7 +3,8 @@
 import pytest
 from django.test import override_settings
 
-from jimmypage.checks import check_settings
+from jimmypage import checks
+from jimmypage.checks import check_deployment, check_settings
 
 
 def ids(errors):
@@ -75,3 +76,13 @@ def test_every_setting_is_type_checked_and_documented():
     assert set(_EXPECTED_TYPES) == set(conf.DEFAULTS)
     assert [name for name in conf.DEFAULTS if f"`{name}`" not in page] == []  # the table
     assert [name for name in conf.DEFAULTS if name not in headings.split()] == []
+
+
+def test_the_tasks_executor_without_a_tasks_framework_is_one_error(monkeypatch):
+    """E006 alone, not also W004 about the ImmediateBackend a missing framework would default
+    to: one run of the checks must not contradict itself."""
+    monkeypatch.setattr(checks, "find_spec", lambda name: None)  # Django 5.2, no django-tasks
+    with override_settings(JIMMY_PAGE_REFRESH_EXECUTOR="tasks"):
+        messages = check_settings() + check_deployment()
+    assert ids(messages) == ["jimmypage.E006"]
+    assert "django-tasks" in messages[0].hint

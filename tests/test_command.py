@@ -148,6 +148,16 @@ def test_stats_count_refresh_failures(settle):
     assert (totals["refresh_failed"], totals["refreshed"], totals["stale"]) == (1, 0, 1)
 
 
+def test_stats_say_that_recent_traffic_may_not_be_counted_yet():
+    """Web processes add their counts every JIMMY_PAGE_STATS_FLUSH_SECONDS: right after some
+    traffic, stats reads less than it will (issue 17)."""
+    with override_settings(JIMMY_PAGE_STATS_FLUSH_SECONDS=10):
+        assert "traffic of the last 10 s may not be counted yet" in output("stats")
+    with override_settings(JIMMY_PAGE_STATS_FLUSH_SECONDS=0):
+        assert "only when they call jimmypage.stats.flush()" in output("stats")
+    assert "counted yet" not in output("stats", "--json")
+
+
 def test_stats_reset_zeroes_every_counter():
     Client().get("/page/")
     Client().get("/page/")
@@ -354,6 +364,25 @@ def test_inspect_at_a_host():
     assert inspect("https://example.com/page/")["entry"] is None, "the scheme keys the page"
     with pytest.raises(CommandError, match="Invalid HTTP_HOST header"):
         output("inspect", "http://evil.invalid/page/")
+
+
+def test_inspect_says_which_host_it_assumed():
+    """A path without --host gets the first ALLOWED_HOSTS entry that names one host; a page
+    served at another host or port has another key, so inspect says what it assumed."""
+    text = output("inspect", "/page/")
+    assert re.search(r"^Host +testserver, assumed \(the first ALLOWED_HOSTS entry", text, re.M)
+    assert "give --host HOST[:PORT]" in text
+    assert inspect("/page/")["host_assumed"] == "the first ALLOWED_HOSTS entry that names one host"
+    with override_settings(ALLOWED_HOSTS=[".example.com", "*"]):
+        report = inspect("/page/")
+    assert (report["host"], report["host_assumed"]) == (
+        "localhost",
+        "no ALLOWED_HOSTS entry names one host",
+    )
+    for given in (("/page/", "--host", "example.com:8000"), ("http://example.com/page/",)):
+        assert not re.search(r"^Host ", output("inspect", *given), re.M)
+        assert inspect(*given)["host_assumed"] is None
+    assert inspect("/page/", "--host", "example.com:8000")["host"] == "example.com:8000"
 
 
 def test_inspect_renders_nothing():

@@ -278,7 +278,8 @@ def check_deployment(app_configs=None, **kwargs):
                 id="jimmypage.W005",
             )
         )
-    if conf.refresh_executor() == "tasks":
+    # Without a Tasks framework, E006 says so; its backends cannot be judged (issue 17).
+    if conf.refresh_executor() == "tasks" and _tasks_framework():
         names = _tasks_backend_names()
         backend_alias = conf.get("JIMMY_PAGE_TASKS_BACKEND")
         if "ImmediateBackend" in names:

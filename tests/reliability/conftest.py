@@ -17,6 +17,7 @@ from hypothesis import settings as hypothesis_settings
 
 from jimmypage import refresh, signals, tier
 
+from .replay import Replay
 from .support import FIGURES, ManualExecutor
 
 NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.explain]
@@ -98,3 +99,9 @@ def _settled(method):
         return result
 
     return settled
+
+
+@pytest.fixture
+def replay(monkeypatch):
+    """Deterministic tokens and clock for a property test's examples (``replay.py``)."""
+    return Replay(monkeypatch)

@@ -60,6 +60,7 @@ class LoadFigures:
     max_seconds: float = 0.0
     p99_seconds: float = 0.0
     started: float = 0.0  # time.monotonic() at the start of the load
+    seconds: float = 0.0  # how long it lasted
     results: list[Result] = field(default_factory=list)
     write_results: list[Result] = field(default_factory=list)
 
@@ -125,24 +126,37 @@ def run_load(
     users: tuple[str, ...] = ("alice", "bob"),
     pages: list[str] = PAGES,
     events: list[tuple[float, object]] = (),
+    min_requests: int = 0,
+    min_writes: int = 0,
 ) -> LoadFigures:
     """Read ``pages`` from ``clients`` threads and write every ``write_every`` s, for ``seconds``.
 
     ``write_every=None``: no writer. ``events`` are ``(at_second, callable)`` run by a timer
-    thread during the load (stopping a server, cutting the database...).
+    thread during the load (stopping a server, cutting the database...). On a slow or busy
+    machine the load goes on after ``seconds`` until ``min_requests`` reads and ``min_writes``
+    writes were made (for at most four times ``seconds``), so that what a test checks does
+    not depend on the machine's speed.
     """
     host, port = url.removeprefix("http://").split(":")
     base = (host, int(port))
     lock = threading.Lock()
     started = time.monotonic()
     figures = LoadFigures(started=started)
-    deadline = started + seconds
+    deadline, last_call = started + seconds, started + 4 * seconds
     names = [None, None, *users]  # anonymous visitors twice as often
+
+    def going() -> bool:
+        now = time.monotonic()
+        if now < deadline:
+            return True
+        return now < last_call and (
+            len(figures.results) < min_requests or len(figures.write_results) < min_writes
+        )
 
     def reader(index: int) -> None:
         rng = random.Random(index)
         visitors = {name: Visitor(base, name) for name in names}
-        while time.monotonic() < deadline:
+        while going():
             name = rng.choice(names)
             path = rng.choice(pages)
             began = time.monotonic()
@@ -166,7 +180,7 @@ def run_load(
     def writer() -> None:
         visitor = Visitor(base)
         number = 0
-        while time.monotonic() < deadline:
+        while going():
             began = time.monotonic()
             number += 1
             try:
@@ -194,7 +208,8 @@ def run_load(
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(seconds + 120)
+        thread.join(4 * seconds + 120)
+    figures.seconds = time.monotonic() - started
     figures.requests = len(figures.results)
     figures.errors = sum(1 for r in figures.results if r.status != 200)
     figures.server_errors = sum(1 for r in figures.results if r.status >= 500 or r.status == 0)

@@ -7,14 +7,15 @@ import importlib.util
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import pytest
 from django.conf import settings
 from django.core.cache import caches
 
 from jimmypage import cache as jimmypage_cache
-from jimmypage import generations
+from jimmypage import generations, refresh, tier
+from tests.connections import close_thread_connections
 
 LONG = bool(os.environ.get("JIMMYPAGE_LONG"))
 STATUS = "X-Jimmy-Page"
@@ -136,6 +137,7 @@ class ManualExecutor:
         self.queue: list[tuple] = []
         self.refuse = False
         self.ran = 0
+        self.outcomes: Counter = Counter()  # what refresh.run returned: "stored", "failed"...
 
     def submit(self, job, *args) -> bool:
         if self.refuse:
@@ -152,9 +154,11 @@ class ManualExecutor:
 
             def target(job=job, args=args, errors=errors):
                 try:
-                    job(*args)
+                    self.outcomes[job(*args)] += 1
                 except BaseException as exc:  # refresh.run never raises: report it if it does
                     errors.append(exc)
+                finally:
+                    close_thread_connections()
 
             thread = threading.Thread(target=target, name="jimmypage-manual")
             thread.start()
@@ -174,6 +178,10 @@ def reset_jimmypage_state() -> None:
         if remembered is not None:
             remembered.clear()
     generations._bump_pending = False
+    refresh._tried_locks.clear()
+    # Tokens restart with each example (replay.py): a page kept in this process's memory from
+    # an earlier example could otherwise carry a token of this one.
+    tier.reset()
 
 
 def cache_keys() -> list[str]:

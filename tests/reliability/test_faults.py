@@ -33,6 +33,7 @@ from django.core.cache import caches
 from django.test import Client, override_settings
 
 from jimmypage import executors, refresh
+from tests.connections import close_thread_connections
 from tests.testapp import reliability_views
 from tests.testapp.models import Article
 
@@ -198,6 +199,7 @@ def test_a_hung_refresh_holds_a_thread_and_its_lock_and_a_full_pool_refuses(monk
     assert client.get(pages[2])[STATUS] == "stale"  # refused before: retried now
     assert pool.wait(10)
     assert client.get(pages[2])[STATUS] == "hit"
+    assert pool.submit(close_thread_connections) and pool.wait(10)  # before the pool is dropped
     figure("hung refresh", worst_visitor_latency_s=round(worst, 3), pool="1 thread + 1 queued")
     assert worst < 0.5
 

@@ -11,18 +11,19 @@ from django.test import override_settings
 
 from jimmypage import backend, generations, keys
 
+from .freshness import run_freshness
 from .support import SETTINGS
-from .test_freshness import run_freshness
+from .test_freshness import EXAMPLES
 from .test_isolation import run_isolation
 
 
-def test_isolation_catches_pages_shared_between_visitors(manual_refreshes, monkeypatch):
+def test_isolation_catches_pages_shared_between_visitors(manual_refreshes, replay, monkeypatch):
     monkeypatch.setattr(keys, "visitor", lambda request: "")  # everybody shares one page
     with override_settings(**SETTINGS), pytest.raises(AssertionError, match="LEAK"):
-        run_isolation(manual_refreshes)
+        run_isolation(manual_refreshes, replay)
 
 
-def test_freshness_catches_counters_instead_of_random_tokens(manual_refreshes, monkeypatch):
+def test_freshness_catches_counters_instead_of_random_tokens(manual_refreshes, replay, monkeypatch):
     """With counters, an evicted generation starts again at 1 and old pages look fresh."""
 
     def bump():
@@ -38,4 +39,4 @@ def test_freshness_catches_counters_instead_of_random_tokens(manual_refreshes, m
         override_settings(**SETTINGS, JIMMY_PAGE_LOCAL_CACHE_BYTES=0),
         pytest.raises(AssertionError, match="outdated page was served as fresh"),
     ):
-        run_freshness(manual_refreshes)
+        run_freshness(manual_refreshes, replay, EXAMPLES)

@@ -17,11 +17,16 @@ import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.test import Client, override_settings
+from django.utils import timezone
 from hypothesis import strategies as st
 
 import jimmypage
@@ -29,6 +34,7 @@ from tests.testapp.models import Article, Author, Hit, Tag
 from tests.testapp.reliability_views import body_digest
 
 from . import writes_more
+from .replay import INDEXES, choose
 from .support import STATUS
 
 HOSTS = [
@@ -71,7 +77,8 @@ class Visitor:
 
 def make_visitors() -> dict[str, Visitor]:
     """The cast: anonymous visitors with and without sessions, users, bearers of tokens."""
-    users = {name: User.objects.create(username=name) for name in ("alice", "bob", "carol")}
+    names = ("alice", "bob", "carol")
+    users = {name: User.objects.get_or_create(username=name)[0] for name in names}
 
     def logged_in(name: str, **headers) -> Client:
         client = Client(**headers)
@@ -80,6 +87,7 @@ def make_visitors() -> dict[str, Visitor]:
 
     def with_cart(item: str) -> Client:
         client = Client()
+        client.cookies[settings.SESSION_COOKIE_NAME] = fixed_session(f"cart{item}")
         assert client.get(f"/put/{item}/").status_code == 200
         return client
 
@@ -101,6 +109,23 @@ def make_visitors() -> dict[str, Visitor]:
         ),
     ]
     return {visitor.name: visitor for visitor in cast}
+
+
+def fixed_session(name: str) -> str:
+    """The key of an empty session, the same in every run.
+
+    A cart visitor's page keys hold their session key: with a fixed one, the keys of a run are
+    the same in every run, and so are the choices an example makes among them (``replay.py``).
+    """
+    key = f"reliability{name}".ljust(32, "0")
+    Session.objects.update_or_create(
+        session_key=key,
+        defaults={
+            "session_data": SessionStore().encode({}),
+            "expire_date": timezone.now() + timedelta(days=1),
+        },
+    )
+    return key
 
 
 VISITOR_NAMES = [
@@ -280,21 +305,27 @@ HARMLESS = {"rollback", "whitelisted"}
 
 
 def write(kind: str, data, visitors) -> None:
-    """One write of the given kind (``data`` draws its details)."""
+    """One write of the given kind (``data`` draws its details).
+
+    Every detail is drawn whatever the kind and whatever rows there are, then applied to the
+    rows found: the draws never depend on the database (see ``replay.py``).
+    """
+    title = data.draw(st.sampled_from(TITLES), label="title")
+    which = data.draw(INDEXES, label="which row")
+    cart = data.draw(st.sampled_from(["cart-apple", "cart-pear"]), label="whose cart")
     articles = list(Article.objects.order_by("pk"))
-    title = data.draw(st.sampled_from(TITLES))
     if kind == "create" or not articles:
-        author = data.draw(st.sampled_from([None, *Author.objects.order_by("pk")]))
+        author = choose(which, [None, *Author.objects.order_by("pk")])
         Article.objects.create(title=title, author=author)
     elif kind == "rename":
-        article = data.draw(st.sampled_from(articles))
+        article = choose(which, articles)
         article.title = title
         article.save()
     elif kind == "delete":
-        data.draw(st.sampled_from(articles)).delete()
+        choose(which, articles).delete()
     elif kind == "tag":
         tag = Tag.objects.create(name=title)
-        data.draw(st.sampled_from(articles)).tags.add(tag)
+        choose(which, articles).tags.add(tag)
     elif kind == "update":
         Article.objects.filter(pk__lte=articles[0].pk + 1).update(title=title)
     elif kind == "raw":
@@ -312,8 +343,7 @@ def write(kind: str, data, visitors) -> None:
     elif kind == "whitelisted":
         Hit.objects.create(path=title)
     elif kind == "cart":  # the session of a cart visitor changes (whitelisted table)
-        name = data.draw(st.sampled_from(["cart-apple", "cart-pear"]))
-        visitors[name].client.get(f"/put/{title}/")
+        visitors[cart].client.get(f"/put/{title}/")
     elif kind == "author":
         Author.objects.create(name=title)
     elif kind == "invalidate":

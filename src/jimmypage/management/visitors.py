@@ -83,6 +83,14 @@ class Visitor:
         secure = parts.scheme == "https" if parts.scheme else settings.SECURE_SSL_REDIRECT
         return host, path, bool(secure)
 
+    def assumed_host(self, url: str) -> str | None:
+        """Why the host of ``url`` is what it is, when neither ``url`` nor ``--host`` gave it."""
+        if urlsplit(url).netloc or self.host:
+            return None
+        if default_host() == "localhost":
+            return "no ALLOWED_HOSTS entry names one host"
+        return "the first ALLOWED_HOSTS entry that names one host"
+
     def get(self, url: str) -> HttpResponseBase:
         """The response to a GET of ``url`` through Django's handler, as a new visitor."""
         host, path, secure = self.where(url)

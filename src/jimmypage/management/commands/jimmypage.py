@@ -5,8 +5,8 @@
 * ``stats [--reset] [--json]``: the counters of every process (hits, stale hits, misses...).
 * ``warm URL ...`` / ``warm --sitemap [PATH]``: render pages ahead of visitors, as an anonymous
   visitor, through Django's own request handler in this process.
-* ``inspect URL [--user USERNAME] [--language CODE]``: the key of a page, and whether its entry
-  exists, is fresh and how old it is, without rendering anything.
+* ``inspect URL [--host HOST[:PORT]] [--user USERNAME] [--language CODE]``: the key of a page,
+  and whether its entry exists, is fresh and how old it is, without rendering anything.
 
 The command talks to the cache that ``JIMMY_PAGE_CACHE_ALIAS`` names. A ``LocMemCache`` lives in
 one process only: the command then sees (and changes) its own empty cache, not the web server's,
@@ -29,6 +29,7 @@ import jimmypage
 from jimmypage import conf, generations, stats
 from jimmypage.executors import wait_for_refreshes
 from jimmypage.inspection import format_stamp, freshness, inspect_page, view_name
+from jimmypage.management.notes import assumed_host_note, flush_note
 from jimmypage.management.progress import Progress
 from jimmypage.management.visitors import (
     Visitor,
@@ -208,6 +209,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{label:<{width}}  {totals[name]:>10}")
             shown = "n/a" if ratio is None else f"{ratio:.1%}"
             self.stdout.write(f"{'hit ratio':<{width}}  {shown:>10}   (hits + stale) / served")
+            self.stdout.write(flush_note())
         if options["reset"]:
             stats.reset()
             if not options["json"]:
@@ -316,6 +318,8 @@ class Command(BaseCommand):
             message = f"{exc} Give --host, or an absolute URL with an allowed host."
             raise CommandError(message) from None
         report["visitor"] = f"user {user.get_username()} (pk {user.pk})" if user else "anonymous"
+        report["host"] = request.get_host()
+        report["host_assumed"] = visitor.assumed_host(options["url"])
         report["view"] = view_name(request)
         if options["json"]:
             self.stdout.write(json.dumps(report, sort_keys=True, default=str))
@@ -323,8 +327,10 @@ class Command(BaseCommand):
         self.write_report(report)
 
     def write_report(self, report: dict) -> None:
-        rows = [
-            ("URL", report["url"]),
+        rows = [("URL", report["url"])]
+        if report["host_assumed"]:
+            rows.append(("Host", assumed_host_note(report["host"], report["host_assumed"])))
+        rows += [
             ("View", report["view"] or "none: no URL pattern matches this path"),
             ("Visitor", report["visitor"]),
             ("Language", report["language"]),
