@@ -143,18 +143,14 @@ class PageCache:
                 return plan
             return self.before_render(request, plan, global_token, found, user_keys)
         stamp = entries.stamp_of(entry)
-        tables_stamp = users.inner(stamp)
-        generations.remember(base, tables_stamp)
+        generations.remember(base, stamp)
         response, age = entries.to_response(entry), entries.age_of(entry)
-        found = generations.with_needed(tables_stamp, found, generation_keys)
-        if generations.is_current(tables_stamp, global_token, found) and users.is_current(
-            stamp, found
-        ):
+        found = generations.with_needed(stamp, found, generation_keys)
+        if generations.is_current(stamp, global_token, found):
             timeout = conf.entry_timeout(self.timeout)
             tier.keep_page(base, key, meta_names, entry, found, seen, timeout)
             return Plan(HIT, "fresh", response, age, stamp)
-        generation = generations.fingerprint(tables_stamp, global_token, found)
-        generation = users.fingerprint(stamp, generation, found)
+        generation = generations.fingerprint(stamp, global_token, found)
         started = refresh.start(request, key, generation)
         reason = "refresh started" if started else "refresh already running"
         return Plan(STALE, reason, response, age)

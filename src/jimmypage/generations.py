@@ -165,7 +165,12 @@ def fetch_keys(hint: tuple[str, ...]) -> list[str]:
 
 
 def needed_keys(stamp: Stamp) -> tuple[str, ...]:
-    """The table generation keys that decide whether a page with ``stamp`` is fresh."""
+    """The table generation keys that decide whether a page with ``stamp`` is fresh.
+
+    (A signed-in user's page also needs the users generation, which ``users.fetch_keys``
+    fetches with every such page.)
+    """
+    stamp = users.inner(stamp)
     if type(stamp) is tuple:
         return tuple(table_key(table) for table, _ in stamp[1])
     return ()
@@ -206,6 +211,11 @@ def fingerprint(stamp: Stamp, global_token: str | None, found: Mapping[str, str]
     token stays, so that a lost refresh is retried at the next write, not only when its lock
     expires.
     """
+    generation = _tables_fingerprint(users.inner(stamp), global_token, found)
+    return users.fingerprint(stamp, generation, found)
+
+
+def _tables_fingerprint(stamp: Stamp, global_token: str | None, found: Mapping) -> str | None:
     needed = needed_keys(stamp)
     if not needed or global_token is None:
         return global_token
@@ -214,9 +224,11 @@ def fingerprint(stamp: Stamp, global_token: str | None, found: Mapping[str, str]
 
 
 def is_current(stamp: Stamp, global_token: str | None, found: Mapping[str, str]) -> bool:
-    """True when every generation in ``stamp`` is still the current one."""
-    if global_token is None:
+    """True when every generation in ``stamp`` is still the current one (the users generation
+    of a signed-in user's page included)."""
+    if global_token is None or not users.is_current(stamp, found):
         return False
+    stamp = users.inner(stamp)
     if not per_table():
         return stamp == global_token
     if type(stamp) is not tuple or stamp[0] != global_token:

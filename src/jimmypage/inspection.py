@@ -42,8 +42,7 @@ def inspect_page(request: HttpRequest) -> dict:
         entry = backend.get(report["variant_key"])
     if not entries.is_page(entry):
         return report
-    users_stamp = entries.stamp_of(entry)
-    stamp = users.inner(users_stamp)
+    stamp = entries.stamp_of(entry)
     needed = generations.needed_keys(stamp)
     tokens = {**found, **(backend.get_many(list(needed)) or {})} if needed else found
     status, headers, body = entry[1:4]
@@ -53,12 +52,11 @@ def inspect_page(request: HttpRequest) -> dict:
         status_code=status,
         content_type=content_type,
         size=len(body),
-        stamp=stamp,
+        stamp=users.inner(stamp),
         generation=global_token,
-        fresh=generations.is_fresh(stamp, global_token, tokens, [*generation_keys, *needed])
-        and users.is_current(users_stamp, tokens),
+        fresh=generations.is_fresh(stamp, global_token, tokens, [*generation_keys, *needed]),
         age=entries.age_of(entry),
-        changed_tables=changed_tables(stamp, tokens),
+        changed_tables=changed_tables(users.inner(stamp), tokens),
     )
     return report
 

@@ -191,9 +191,7 @@ def _is_fresh(key: str) -> bool:
     if not entries.is_page(entry):
         return False
     stamp = entries.stamp_of(entry)
-    tables_stamp = users.inner(stamp)
-    fresh = generations.is_fresh(tables_stamp, found.get(generation_key), found, [generation_key])
-    return fresh and users.is_current(stamp, found)
+    return generations.is_fresh(stamp, found.get(generation_key), found, [generation_key])
 
 
 def render(snapshot: Snapshot) -> str:

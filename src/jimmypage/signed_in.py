@@ -184,12 +184,11 @@ class SignedInHitMiddleware:
             if type(data) is not dict or sessions.data_digest(data) != data_digest:
                 return None
         stamp = entries.stamp_of(page)
-        if not users.is_users_stamp(stamp) or not users.is_current(stamp, found):
+        if not users.is_users_stamp(stamp):
             return None
-        tables_stamp = users.inner(stamp)
-        generations.remember(key, tables_stamp)
+        generations.remember(key, stamp)
         global_token = generations.settle_pending(found.get(generation_keys[0]))
-        if not generations.is_fresh(tables_stamp, global_token, found, generation_keys):
+        if not generations.is_fresh(stamp, global_token, found, generation_keys):
             return None
         return self.answer(request, page)
 
