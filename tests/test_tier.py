@@ -337,3 +337,23 @@ def test_a_page_never_outlives_its_timeout_in_the_tier():
 def test_a_tier_that_cannot_be_made_is_off_never_an_error():
     assert [get()[STATUS] for _ in range(3)] == ["miss", "hit", "hit"]
     assert tier.current() is None
+
+
+@debug
+def test_a_signed_in_users_page_is_served_from_the_tier_until_the_user_changes():
+    """The users generation is one of the page's tokens: a write to the user reaches the tier."""
+    from django.contrib.auth.models import User
+
+    alice = User.objects.create_user("alice", password="pw", is_staff=True)
+    client = Client()
+    assert client.login(username="alice", password="pw")
+    assert client.get("/account/")[STATUS] == "miss"
+    for _ in range(100):
+        with round_trips() as counted:
+            response = client.get("/account/")
+        if response[STATUS] == "hit-local":
+            break
+    assert response[STATUS] == "hit-local" and counted == {}
+    assert b"user=alice" in response.content
+    User.objects.filter(pk=alice.pk).update(is_staff=False)
+    assert client.get("/account/")[STATUS] == "stale", "the users generation changed"

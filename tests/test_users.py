@@ -178,6 +178,7 @@ def test_without_the_whitelist_a_user_write_makes_every_page_stale(staff):
 
 
 @with_status
+@override_settings(JIMMY_PAGE_LOCAL_CACHE_BYTES=0)  # with the tier: test_tier.py, none
 def test_a_signed_in_hit_is_still_one_round_trip(staff):
     client = signed_in(staff)
     cached(client)
