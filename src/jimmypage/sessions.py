@@ -36,6 +36,7 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from . import backend, conf
+from .sql import identifier
 
 # Stands, among the tables a write changed, for "the session with this key digest changed".
 SESSION_MARK = "<jimmypage session>"
@@ -196,26 +197,21 @@ def _forget_what_settings_tell(setting: str, **kwargs) -> None:
 setting_changed.connect(_forget_what_settings_tell, dispatch_uid="jimmypage.sessions")
 
 
-def _name(name: str) -> str:
-    plain = re.escape(name)
-    return rf'(?:"{plain}"|`{plain}`|\[{plain}\]|{plain}\b)'
-
-
 @cache
 def _shapes():
     """Patterns for the statements Django sends for one session, and for the table at all."""
     table, column = _session_table()
-    qualified = rf"(?:{_name(table)}\s*\.\s*)?{_name(column)}"
+    qualified = rf"(?:{identifier(table)}\s*\.\s*)?{identifier(column)}"
     one = re.compile(
-        rf"\s*UPDATE\s+{_name(table)}\s+SET\s[^;]*?\sWHERE\s+{qualified}\s*=\s*%s\s*", re.I
+        rf"\s*UPDATE\s+{identifier(table)}\s+SET\s[^;]*?\sWHERE\s+{qualified}\s*=\s*%s\s*", re.I
     )
     keys = re.compile(
-        rf"\s*DELETE\s+FROM\s+{_name(table)}\s+WHERE\s+{qualified}\s+IN\s*"
+        rf"\s*DELETE\s+FROM\s+{identifier(table)}\s+WHERE\s+{qualified}\s+IN\s*"
         rf"\(\s*%s(?:\s*,\s*%s)*\s*\)\s*",
         re.I,
     )
-    insert = re.compile(rf"\s*INSERT\s+INTO\s+{_name(table)}\s", re.I)
-    mention = re.compile(_name(table), re.I)
+    insert = re.compile(rf"\s*INSERT\s+INTO\s+{identifier(table)}\s", re.I)
+    mention = re.compile(identifier(table), re.I)
     return one, keys, insert, mention
 
 

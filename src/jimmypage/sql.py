@@ -101,6 +101,12 @@ _READ_ONLY = frozenset(
 _DDL = frozenset({"ALTER", "DROP", "CREATE", "RENAME", "COMMENT"})
 
 
+def identifier(name: str) -> str:
+    """A pattern for the SQL identifier ``name`` as any database quotes it, or unquoted."""
+    plain = re.escape(name)
+    return rf'(?:"{plain}"|`{plain}`|\[{plain}\]|{plain}\b)'
+
+
 def unquote(name: str) -> str:
     """The table name of a possibly quoted, possibly schema-qualified identifier."""
     last = _IDENT_ONLY.findall(name)[-1]

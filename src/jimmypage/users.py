@@ -23,7 +23,7 @@ from django.core.signals import setting_changed
 from django.http import HttpRequest
 
 from . import backend, conf, log, sessions
-from .sql import EVERYTHING
+from .sql import EVERYTHING, identifier
 
 USERS = "u1"
 # Stands, among the tables a write changed, for "a user, a group or a permission changed".
@@ -71,12 +71,6 @@ def _forget_what_settings_tell(setting: str, **kwargs) -> None:
 setting_changed.connect(_forget_what_settings_tell, dispatch_uid="jimmypage.users.tables")
 
 
-def _quoted(name: str) -> str:
-    """A pattern for an SQL identifier as any database quotes it, or unquoted."""
-    plain = re.escape(name)
-    return rf'(?:"{plain}"|`{plain}`|\[{plain}\]|{plain}\b)'
-
-
 @cache
 def _last_login_update() -> re.Pattern | None:
     """The statement Django sends on a login: ``UPDATE <user table> SET <last_login> = %s ...``."""
@@ -90,7 +84,7 @@ def _last_login_update() -> re.Pattern | None:
         column = meta.get_field("last_login").column
     except FieldDoesNotExist:
         return None
-    table, column = _quoted(meta.db_table), _quoted(column)
+    table, column = identifier(meta.db_table), identifier(column)
     return re.compile(
         rf"\s*UPDATE\s+{table}\s+SET\s+{column}\s*=\s*(?:%s|\?|NULL)\s*(?:WHERE\s[^;]*)?;?\s*",
         re.I,

@@ -43,9 +43,11 @@ def redis_server_binary() -> str | None:
 
 
 class PrivateRedis:
-    """A redis-server of our own: ``start()``, ``stop()`` (and ``start()`` again, same port)."""
+    """A redis-server of our own: ``start()``, ``stop()`` (and ``start()`` again, same port),
+    with ``extra`` arguments (a replica, a cluster node)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, *extra: str, port: int | None = None) -> None:
+        self.extra = list(extra)
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="jimmypage-redis-")
         self.process: subprocess.Popen | None = None
@@ -75,6 +77,7 @@ class PrivateRedis:
                 "no",
                 "--loglevel",
                 "warning",
+                *self.extra,
             ],  # fmt: skip
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

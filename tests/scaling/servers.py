@@ -130,39 +130,10 @@ def redis_cli(port: int, *args: str, timeout: float = 30) -> str:
 
 
 class RedisServer(PrivateRedis):
-    """A ``PrivateRedis`` started with extra arguments (a replica, a cluster node)."""
+    """A ``PrivateRedis`` for replication: a replica's full sync starts at once."""
 
     def __init__(self, *extra: str, port: int | None = None) -> None:
-        super().__init__(port)
-        self.extra = list(extra)
-
-    def start(self, timeout: float = 10.0) -> None:
-        binary = shutil.which("redis-server")
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-                "--protected-mode",
-                "no",
-                "--loglevel",
-                "warning",
-                "--repl-diskless-sync-delay",
-                "0",
-                *self.extra,
-            ],  # fmt: skip
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        until(self.ping, timeout, f"redis-server on port {self.port}", interval=0.02)
+        super().__init__("--repl-diskless-sync-delay", "0", *extra, port=port)
 
     def info(self, section: str) -> dict[str, str]:
         lines = redis_cli(self.port, "INFO", section).splitlines()
