@@ -31,17 +31,15 @@ def _missing_servers() -> list[str]:
         missing.append("PostgreSQL on 127.0.0.1:5432")
     if settings.TEST_DB == "mariadb" and not _reachable("127.0.0.1", 3306):
         missing.append("MariaDB on 127.0.0.1:3306")
-    if settings.TEST_CACHE == "redis" and not _reachable("127.0.0.1", 6379):
-        missing.append("Redis on 127.0.0.1:6379")
     missing.extend(_missing_cache_servers())
     return missing
 
 
 def _missing_cache_servers() -> list[str]:
-    """The servers of the cache backends added for scaling out: django-redis and memcached."""
+    """The servers of the cache backends: Redis (Django's and django-redis) and memcached."""
     from urllib.parse import urlsplit
 
-    if settings.TEST_CACHE == "djredis":
+    if settings.TEST_CACHE in ("redis", "djredis"):
         url = urlsplit(settings.REDIS_URL)
         if not _reachable(url.hostname or "127.0.0.1", url.port or 6379):
             return [f"Redis at {settings.REDIS_URL}"]

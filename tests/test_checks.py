@@ -6,6 +6,8 @@ from django.test import override_settings
 from jimmypage import checks
 from jimmypage.checks import check_deployment, check_settings
 
+EXECUTOR_CHECKS = {"jimmypage.E006", "jimmypage.E007", "jimmypage.W004", "jimmypage.W006"}
+
 
 def ids(errors):
     return [error.id for error in errors]
@@ -84,5 +86,7 @@ def test_the_tasks_executor_without_a_tasks_framework_is_one_error(monkeypatch):
     monkeypatch.setattr(checks, "find_spec", lambda name: None)  # Django 5.2, no django-tasks
     with override_settings(JIMMY_PAGE_REFRESH_EXECUTOR="tasks"):
         messages = check_settings() + check_deployment()
-    assert ids(messages) == ["jimmypage.E006"]
-    assert "django-tasks" in messages[0].hint
+    # The cell's own cache backend may add its warning (FileBasedCache: W002): not ours to judge.
+    about_the_executor = [m for m in messages if m.id in EXECUTOR_CHECKS]
+    assert ids(about_the_executor) == ["jimmypage.E006"]
+    assert "django-tasks" in about_the_executor[0].hint
