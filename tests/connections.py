@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+T = TypeVar("T")
 
 
 def close_thread_connections() -> None:
@@ -23,3 +27,24 @@ def close_thread_connections() -> None:
             BaseDatabaseWrapper.close(connection)
         else:
             connection.close()
+
+
+def in_another_thread(function: Callable[[], T]) -> T:
+    """``function()``, called on another thread with database connections of its own: what
+    another request would see (only what is committed, when the cache lives in the database),
+    and never a query on this thread's connection, which may be busy (a COPY) or in a
+    transaction that the call must not join."""
+    results: list[T] = []
+
+    def call() -> None:
+        try:
+            results.append(function())
+        finally:
+            close_thread_connections()
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join(30)
+    if not results:
+        raise RuntimeError("the call on another thread failed or did not end")
+    return results[0]

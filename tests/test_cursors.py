@@ -11,6 +11,7 @@ from django.test import Client, override_settings
 
 from jimmypage import generations, reads
 from jimmypage.sql import EVERYTHING
+from tests.connections import in_another_thread
 from tests.testapp.models import Tag
 
 pytestmark = pytest.mark.usefixtures("clean_state")
@@ -130,7 +131,7 @@ def test_copy_from_stdin_makes_the_tables_pages_stale(debug):
             cursor.copy("COPY testapp_tag (name) FROM STDIN") as copy,
         ):
             copy.write_row(["copied"])
-            assert current() == generation, "not before the rows are in"
+            assert in_another_thread(current) == generation, "not before the rows are in"
     finally:
         connection.force_debug_cursor = False
     assert Tag.objects.filter(name="copied").exists()

@@ -6,7 +6,6 @@ real Varnish, with the shipped VCL, is in ``test_varnish.py``.
 
 import http.server
 import logging
-import os
 import socket
 import threading
 
@@ -199,7 +198,7 @@ def test_a_process_that_exits_right_after_a_write_still_bans(recorder):
     import subprocess
     import sys
 
-    from tests.processes import ROOT
+    from tests.processes import ROOT, created_databases, server_env
 
     script = (
         "import django; django.setup()\n"
@@ -207,7 +206,7 @@ def test_a_process_that_exits_right_after_a_write_still_bans(recorder):
         f"settings.JIMMY_PAGE_PURGE_URLS = [{recorder.url!r}]\n"
         "import jimmypage; jimmypage.invalidate()\n"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+    env = server_env(created_databases())  # a DatabaseCache lives in the test database
     subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, timeout=60)
     assert recorder.bans == [{purge.site_key()}]
 

@@ -43,7 +43,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 
-from . import backend, conf, entries, generations, keys, log, signals, stats, tracking
+from . import backend, conf, entries, generations, keys, log, signals, stats, tracking, users
 from .local import Pages, TimedTokens, Tokens, unshared
 
 LOCAL = "fresh, local"  # the reason of a hit served from the tier
@@ -210,19 +210,28 @@ def _settings_changed(setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_settings_changed, dispatch_uid="jimmypage.tier")
 
 
-def _own_change(tables=None, **kwargs: Any) -> None:
-    """This process changed generations: drop its own tokens now, before Redis tells it."""
+def _drop_own(changed: list[str]) -> None:
+    """This process changed the generations at ``changed``: drop its own tokens now, before
+    Redis tells it."""
     state = _state
     if state is None or state[0] != os.getpid() or state[1] is None:
         return
-    if tables is None:
-        changed = [generations.generation_key()]
-    else:
-        changed = [generations.table_key(table) for table in tables]
     state[1].tokens.drop(changed)
 
 
+def _own_change(tables=None, **kwargs: Any) -> None:
+    if tables is None:
+        _drop_own([generations.generation_key()])
+    else:
+        _drop_own([generations.table_key(table) for table in tables])
+
+
+def _own_users_change(**kwargs: Any) -> None:
+    _drop_own([users.generation_key()])
+
+
 signals.generation_changed.connect(_own_change, dispatch_uid="jimmypage.tier")
+users.changed.connect(_own_users_change, dispatch_uid="jimmypage.tier")
 
 
 # -- the hit path ----------------------------------------------------------------------------

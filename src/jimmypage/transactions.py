@@ -18,16 +18,25 @@ one would leave a page stale for good, so every doubt is settled by making the c
 
 They are applied before Django runs the site's own hooks, so a site hook that raises (a mail
 server down) cannot keep pages fresh, and a hook that warms the cache finds the pages stale.
+
+Right after COMMIT, Django's connection is still in manual mode (``atomic()`` turns autocommit
+back on after committing). A page cache kept in that same database (``DatabaseCache``) then
+writes in a transaction the driver opens for it: it is ended at once (committed, or rolled back
+if the cache failed), so that the connection is left as the COMMIT left it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 
+from django.core.cache import caches
+from django.core.cache.backends.db import BaseDatabaseCache
+from django.db import router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from . import generations
+from . import conf, generations
 
 # On a connection: (the run_on_commit list, the tables that already have a hook in it), while
 # some of jimmypage's hooks may wait in that list. Its absence keeps commits to one lookup.
@@ -107,7 +116,7 @@ def ended_early(connection: BaseDatabaseWrapper, certain: bool) -> None:
     if _WAITING not in connection.__dict__:
         return
     if certain:
-        apply(take(connection))
+        apply_ended(connection, take(connection))
     else:
         apply([entry for entry in connection.run_on_commit if _is_ours(entry)])
 
@@ -130,9 +139,39 @@ def _after_commit(connection, commit):
         try:
             return commit()
         finally:
-            apply(take(connection))
+            apply_ended(connection, take(connection))
 
     return _commit
+
+
+def apply_ended(connection: BaseDatabaseWrapper, entries: list[Entry]) -> None:
+    """Apply what waited for ``connection``'s transaction, which has just ended while Django's
+    connection stays in manual mode: a page cache kept in this database writes in a transaction
+    of its own, which is ended too, or a later rollback would undo the change."""
+    apply(entries)
+    if entries and _cache_lives_in(connection):
+        _end_the_caches_transaction(connection)
+
+
+def _cache_lives_in(connection: BaseDatabaseWrapper) -> bool:
+    """Whether the page cache is a ``DatabaseCache`` that writes through ``connection``."""
+    cache = caches[conf.cache_alias()]
+    if not isinstance(cache, BaseDatabaseCache):
+        return False
+    return router.db_for_write(cache.cache_model_class) == connection.alias
+
+
+def _end_the_caches_transaction(connection: BaseDatabaseWrapper) -> None:
+    """Commit what the cache wrote right after our COMMIT (roll it back if it failed), through
+    the driver: Django's connection still believes the transaction it just committed is open."""
+    raw = connection.connection
+    if raw is None or connection.get_autocommit():
+        return
+    try:
+        raw.commit()
+    except Exception:
+        with contextlib.suppress(Exception):
+            raw.rollback()
 
 
 def _after_rollback(connection, rollback):

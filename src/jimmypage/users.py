@@ -20,6 +20,7 @@ from functools import cache
 
 from django.apps import apps
 from django.core.signals import setting_changed
+from django.dispatch import Signal
 from django.http import HttpRequest
 
 from . import backend, conf, log, sessions
@@ -119,9 +120,17 @@ def apply_marks(tables: frozenset[str]) -> tuple[frozenset[str], bool]:
     return tables, done and sessions_done
 
 
+# Sent when this process replaced the users generation: its local tier drops its copy at once
+# rather than when Redis's invalidation arrives (a reader right after the write must not hit).
+changed = Signal()
+
+
 def bump() -> bool:
     """Make every signed-in page stale: replace the users generation. ``False`` if it failed."""
-    return backend.put(generation_key(), _new_token(), None)
+    if not backend.put(generation_key(), _new_token(), None):
+        return False
+    changed.send(None)
+    return True
 
 
 def _new_token() -> str:
