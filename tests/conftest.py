@@ -92,6 +92,7 @@ def clean_state(transactional_db):
     views.HOOKS.clear()
     views.BEHAVIOUR["changing"] = "ok"
     counting.calls.clear()
+    counting.calls_by_thread.clear()
     generations._bump_pending = False
     refresh._tried_locks.clear()
     yield

@@ -23,6 +23,8 @@ REDIS_COMMANDS = {
 }
 
 calls: list[str] = []
+# The same calls with the thread that made each: round_trips() counts its own thread's only.
+calls_by_thread: list[tuple[int, str]] = []
 _inside = threading.local()
 
 
@@ -31,6 +33,7 @@ def _counted(name):
         # LocMemCache.get_many calls get() per key: count only the outermost call.
         if getattr(_inside, "depth", 0) == 0:
             calls.append(name)
+            calls_by_thread.append((threading.get_ident(), name))
         _inside.depth = getattr(_inside, "depth", 0) + 1
         try:
             return getattr(super(type(self), self), name)(*args, **kwargs)
@@ -47,9 +50,13 @@ CountingLocMemCache = type(
 
 
 @contextmanager
-def round_trips():
-    """Yield a Counter that holds, once the block ends, the cache calls it made."""
+def round_trips(all_threads: bool = False):
+    """Yield a Counter that holds, once the block ends, the cache calls the block made in this
+    thread: a request's own round trips, not those of a daemon thread that happened to write
+    meanwhile (the stats flusher a test started, a refresh of an earlier request). With
+    ``all_threads``, those of every thread (a refresh the block started and waited for)."""
     counted = Counter()
+    here = None if all_threads else threading.get_ident()
     if settings.TEST_CACHE == "redis":
         # Count the commands this process sends (the server's statistics would also count
         # other clients of the same Redis).
@@ -59,7 +66,8 @@ def round_trips():
         real_execute = redis.Redis.execute_command
 
         def execute_command(self, *args, **options):
-            sent.append(str(args[0]).lower())
+            if here in (None, threading.get_ident()):
+                sent.append(str(args[0]).lower())
             return real_execute(self, *args, **options)
 
         redis.Redis.execute_command = execute_command
@@ -69,6 +77,7 @@ def round_trips():
             redis.Redis.execute_command = real_execute
         counted.update(REDIS_COMMANDS.get(command, command) for command in sent)
     else:
-        calls.clear()
+        calls_by_thread.clear()
         yield counted
-        counted.update("set" if name == "add" else name for name in calls)
+        mine = [name for thread, name in calls_by_thread if here in (None, thread)]
+        counted.update("set" if name == "add" else name for name in mine)
