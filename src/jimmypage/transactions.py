@@ -163,7 +163,7 @@ def _cache_lives_in(connection: BaseDatabaseWrapper) -> bool:
 
 def _end_the_caches_transaction(connection: BaseDatabaseWrapper) -> None:
     """Commit what the cache wrote right after our COMMIT (roll it back if it failed), through
-    the driver: Django's connection still believes the transaction it just committed is open."""
+    the driver: Django's connection is still in manual mode, and would leave it open."""
     raw = connection.connection
     if raw is None or connection.get_autocommit():
         return
