@@ -100,6 +100,11 @@ def new_browser(profile: Path):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
+    # The browser's own cache off: pages carry an ETag, so a reload revalidates and a 304 shows
+    # the copy the browser kept, whose footer tells the status of an earlier response. The
+    # check reads what the server answers each time.
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
     return driver
 
 
