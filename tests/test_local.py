@@ -7,7 +7,7 @@ import pytest
 from django.core.checks import Error, Info, Warning
 from django.test import Client, override_settings
 
-from jimmypage import tier
+from jimmypage import tier_sources
 from jimmypage.local import Pages, TimedTokens, Tokens, _deep_size, unshared
 from jimmypage.local_checks import check_local_tier
 from tests.testapp.models import Article
@@ -151,7 +151,7 @@ def file_cache(tmp_path):
 @pytest.mark.usefixtures("file_cache")
 @override_settings(JIMMY_PAGE_LOCAL_STALENESS_SECONDS=60)
 def test_with_a_staleness_bound_a_cache_that_cannot_push_gets_the_tier(settle):
-    assert tier.source()[0] == tier.TIMED
+    assert tier_sources.source()[0] == tier_sources.TIMED
     statuses = [Client().get("/page/")[STATUS] for _ in range(3)]
     assert statuses == ["miss", "hit", "hit-local"]
     Article.objects.create(title="new")  # this process drops its own generation at once
@@ -161,7 +161,7 @@ def test_with_a_staleness_bound_a_cache_that_cannot_push_gets_the_tier(settle):
 
 @pytest.mark.usefixtures("file_cache")
 def test_without_a_staleness_bound_a_cache_that_cannot_push_has_no_tier():
-    assert tier.source()[0] == tier.OFF
+    assert tier_sources.source()[0] == tier_sources.OFF
     statuses = [Client().get("/page/")[STATUS] for _ in range(3)]
     assert statuses == ["miss", "hit", "hit"]
 
@@ -184,7 +184,7 @@ def test_the_checks_say_when_the_tier_is_off_for_want_of_invalidations():
 def test_the_checks_are_silent_with_redis_or_an_in_process_cache():
     from django.conf import settings
 
-    assert settings.TEST_CACHE != "redis" or tier.source()[0] == tier.STREAM
+    assert settings.TEST_CACHE != "redis" or tier_sources.source()[0] == tier_sources.STREAM
     if settings.TEST_CACHE in ("redis", "locmem"):
         assert check_local_tier() == []
 

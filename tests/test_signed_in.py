@@ -126,6 +126,7 @@ def cookie_header(client) -> str:
 # A hit: no SQL, one round trip, the stack skipped; the same page as the stack gives.
 
 
+@override_settings(JIMMY_PAGE_LOCAL_CACHE_BYTES=0)  # the tier's hits: tests/test_tier.py
 def test_a_signed_in_hit_skips_the_stack_with_no_sql_and_one_round_trip(alice, monkeypatch):
     client = signed_in_client(alice)
     through = client.get("/account/")

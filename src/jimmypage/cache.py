@@ -64,6 +64,7 @@ class Plan:
     reads: set[str] | None = None
     ticket: refresh.Ticket | None = None
     users_token: str | None = None  # the users generation, for a signed-in user's page
+    shared: bool | None = None  # the page is every anonymous visitor's (None: not yet known)
 
 
 class PageCache:
@@ -118,11 +119,13 @@ class PageCache:
         reason = rules.bypass_reason(request)
         if reason is not None:
             return Plan(BYPASS, reason)
-        base = keys.base_key(request)
+        who = keys.visitor(request)
+        base = keys.base_key(request, who)
         local = tier.fresh_page(base, request)
         if local is not None:
             response, age = entries.to_response(local), entries.age_of(local)
-            return Plan(HIT, tier.LOCAL, response, age, entries.stamp_of(local))
+            stamp, shared = entries.stamp_of(local), who == keys.ANONYMOUS
+            return Plan(HIT, tier.LOCAL, response, age, stamp, shared=shared)
         seen = tier.before_read()
         generation_keys = generations.fetch_keys(generations.hint(base))
         user_keys = users.fetch_keys(request)
@@ -149,7 +152,7 @@ class PageCache:
         if generations.is_current(stamp, global_token, found):
             timeout = conf.entry_timeout(self.timeout)
             tier.keep_page(base, key, meta_names, entry, found, seen, timeout)
-            return Plan(HIT, "fresh", response, age, stamp)
+            return Plan(HIT, "fresh", response, age, stamp, shared=who == keys.ANONYMOUS)
         generation = generations.fingerprint(stamp, global_token, found)
         started = refresh.start(request, key, generation)
         reason = "refresh started" if started else "refresh already running"
@@ -262,7 +265,9 @@ class PageCache:
         A page served from the cache gets its downstream headers, and may become a 304.
         """
         if plan.response is not None and plan.ticket is None:
-            fresh, shared = plan.status == HIT, keys.is_shared(request)
+            fresh, shared = plan.status == HIT, plan.shared
+            if shared is None:
+                shared = keys.is_shared(request)
             response = conditional.from_cache(request, response, plan.age, fresh, shared)
         response.jimmypage_status = plan.status
         response.jimmypage_age = plan.age

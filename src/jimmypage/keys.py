@@ -91,8 +91,9 @@ def query_string(request: HttpRequest) -> str:
     return request.META.get("QUERY_STRING", "")
 
 
-def base_key(request: HttpRequest) -> str:
-    """The key of the page at this URL for this visitor, before any ``Vary`` header is applied.
+def base_key(request: HttpRequest, who: tuple | None = None) -> str:
+    """The key of the page at this URL for this visitor (``who``, if already known, is
+    ``visitor(request)``), before any ``Vary`` header is applied.
 
     ``get_host()`` validates the host against ``ALLOWED_HOSTS``: a bad host raises Django's own
     ``DisallowedHost`` here, exactly as it would in the view.
@@ -104,7 +105,7 @@ def base_key(request: HttpRequest) -> str:
         query_string(request),
         translation.get_language(),
         timezone.get_current_timezone_name(),
-        visitor(request),
+        visitor(request) if who is None else who,
     )
     return f"{conf.key_prefix()}:page:{_digest(parts)}"
 

@@ -32,13 +32,13 @@ def check_local_tier(app_configs=None, **kwargs):
         )
     if errors or not isinstance(size, int) or not isinstance(bound, (int, float, type(None))):
         return errors  # E001 reports a wrong type
-    from . import tier
+    from . import tier_sources
 
     try:
-        kind, why = tier.source()
+        kind, why = tier_sources.source()
     except Exception:  # an unusable cache is reported by Django's own checks, or by E002
         return []
-    if kind == tier.TIMED:
+    if kind == tier_sources.TIMED:
         return [
             Warning(
                 f"The process-local tier trusts generations for {bound} s ({why}).",
@@ -49,7 +49,7 @@ def check_local_tier(app_configs=None, **kwargs):
                 id="jimmypage.W014",
             )
         ]
-    if kind == tier.OFF and size and not tier.in_process_cache():
+    if kind == tier_sources.OFF and size and not tier_sources.in_process_cache():
         return [
             Info(
                 f"The process-local tier is off: {why}.",

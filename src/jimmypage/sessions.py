@@ -33,6 +33,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core import signing
 from django.core.signals import setting_changed
+from django.dispatch import Signal
 from django.utils.module_loading import import_string
 
 from . import backend, conf
@@ -141,9 +142,17 @@ def forget(session_key: str | None) -> None:
         generations._bump_pending = True  # replayed as a global bump: the safe side
 
 
+# Sent with a token's key when this process replaced it: its local tier drops the token at once
+# rather than when Redis's invalidation arrives (the session's next request must not hit).
+token_replaced = Signal()
+
+
 def _replace(key: str) -> bool:
     """Give a token a new value (never delete it: a delete cannot tell that it failed)."""
-    return backend.put(key, secrets.token_hex(8), settings.SESSION_COOKIE_AGE)
+    if not backend.put(key, secrets.token_hex(8), settings.SESSION_COOKIE_AGE):
+        return False
+    token_replaced.send(None, key=key)
+    return True
 
 
 def expiry(session) -> float | None:

@@ -42,6 +42,7 @@ from . import (
     sessions,
     signals,
     stats,
+    tier,
     users,
 )
 
@@ -139,6 +140,11 @@ class SignedInHitMiddleware:
             return self.get_response(request)
         names = _vary_names.get(url)
         key = copy_key(url, request, names) if names is not None else None
+        if key is not None:
+            page = tier.fresh_signed_copy(key)  # the session's token is one that it needs
+            if page is not None:
+                return self.answer(request, page, tier.LOCAL)
+        seen = tier.before_read()
         generation_keys = generations.fetch_keys(generations.hint(key) if key else ())
         token_key = sessions.token_key(session_key)
         wanted = [token_key, *generation_keys, users.generation_key()]
@@ -148,7 +154,7 @@ class SignedInHitMiddleware:
         if found is None:
             return self.get_response(request)  # the cache is away: cache_page says so
         if key is not None:
-            response = self.fresh_copy(request, key, session_key, found, generation_keys)
+            response = self.fresh_copy(request, key, session_key, found, generation_keys, seen)
             if response is not None:
                 return response
         # Read before the stack loads the session: a change made meanwhile replaces it.
@@ -171,8 +177,13 @@ class SignedInHitMiddleware:
             _anonymous_sessions.clear()
         _anonymous_sessions[sessions.digest(session_key)] = None
 
-    def fresh_copy(self, request, key, session_key, found, generation_keys):
-        """The copy at ``key`` if everything it depends on still holds, else ``None``."""
+    def fresh_copy(self, request, key, session_key, found, generation_keys, seen):
+        """The copy at ``key`` if everything it depends on still holds, else ``None``.
+
+        A fresh copy is kept in the local tier, with the session's token among the tokens it
+        needs, until it expires; never one that must be checked against the ``cache`` engine's
+        session data, which no stream follows.
+        """
         copy = found.get(key)
         if type(copy) is not tuple or len(copy) != 5 or copy[0] != COPY:
             return None
@@ -188,11 +199,16 @@ class SignedInHitMiddleware:
             return None
         generations.remember(key, stamp)
         global_token = generations.settle_pending(found.get(generation_keys[0]))
-        if not generations.is_fresh(stamp, global_token, found, generation_keys):
+        found = generations.with_needed(stamp, found, generation_keys)
+        if not generations.is_current(stamp, global_token, found):
             return None
-        return self.answer(request, page)
+        if data_digest is None:
+            tier.keep_signed_copy(
+                key, page, (sessions.token_key(session_key), token), expires, found, seen
+            )
+        return self.answer(request, page, "fresh copy for a signed-in session")
 
-    def answer(self, request: HttpRequest, page) -> HttpResponseBase:
+    def answer(self, request: HttpRequest, page, reason: str) -> HttpResponseBase:
         """The copy, as the stack would have answered it: a page of one visitor (or a 304)."""
         age = entries.age_of(page)
         response = conditional.from_cache(request, entries.to_response(page), age, True, False)
@@ -200,8 +216,8 @@ class SignedInHitMiddleware:
         response.jimmypage_age = age
         header = conf.status_header()
         if header:
-            response[header] = "hit"
-        log.decision("hit", "fresh copy for a signed-in session", request)
+            response[header] = tier.status_label("hit", reason)
+        log.decision("hit", reason, request)
         stats.count("hit")
         signals.page_hit.send(
             None, request=request, age=response.jimmypage_age, reason="early signed-in"
@@ -234,6 +250,9 @@ class SignedInHitMiddleware:
         now = time.time()
         if expires is None or expires <= now:
             return
+        page_timeout = getattr(response, "jimmypage_timeout", None)
+        if page_timeout:
+            expires = min(expires, now + page_timeout)  # served until the first of the two ends
         data_digest = None
         if sessions.kind() == sessions.CACHE:
             data_digest = sessions.data_digest(dict(request.session.items()))
@@ -248,9 +267,6 @@ class SignedInHitMiddleware:
         page = entries.page_entry(response, stamp, rendered_at=rendered_at, without=without)
         copy = (COPY, page, token, expires, data_digest)
         timeout = max(1, int(expires - now))
-        page_timeout = getattr(response, "jimmypage_timeout", None)
-        if page_timeout:
-            timeout = min(timeout, page_timeout)
         backend.put(copy_key(url, request, names), copy, timeout)
 
 

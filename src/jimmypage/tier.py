@@ -38,16 +38,26 @@ import time
 from typing import Any
 
 from django.core.cache import caches
-from django.core.cache.backends.dummy import DummyCache
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import setting_changed
 from django.http import HttpRequest
 
-from . import backend, conf, entries, generations, keys, log, signals, stats, tracking, users
-from .local import Pages, TimedTokens, Tokens, unshared
+from . import (
+    backend,
+    conf,
+    entries,
+    generations,
+    keys,
+    log,
+    sessions,
+    signals,
+    stats,
+    tier_sources,
+    tracking,
+    users,
+)
+from .local import Needed, Pages, TimedTokens, Tokens, unshared
 
 LOCAL = "fresh, local"  # the reason of a hit served from the tier
-STREAM, TIMED, OFF = "stream", "timed", "off"
 _TIMEOUTS_MAX = 10_000
 
 
@@ -96,87 +106,19 @@ def _build() -> Tier | None:
 
 
 def _make() -> Tier | None:
-    kind, _ = source()
-    if kind == OFF:
+    kind, _ = tier_sources.source()
+    if kind == tier_sources.OFF:
         return None
     pages = Pages(int(conf.get("JIMMY_PAGE_LOCAL_CACHE_BYTES")))
     prefix = generations.generation_key()
-    if kind == TIMED:
-        return Tier(pages, TimedTokens(prefix, float(_staleness())), None)
+    if kind == tier_sources.TIMED:
+        return Tier(pages, TimedTokens(prefix, float(tier_sources.staleness())), None)
     tokens = Tokens(prefix)
     cache = caches[conf.cache_alias()]
-    client, _ = _stream_client(cache)
+    client, _ = tier_sources.stream_client(cache)
     tracked = cache.make_key(prefix).encode()
     stream = tracking.Stream(tokens, tracking.connection_factory(client), tracked, prefix)
     return Tier(pages, tokens, stream.start())
-
-
-def _staleness() -> float:
-    return conf.get("JIMMY_PAGE_LOCAL_STALENESS_SECONDS") or 0
-
-
-def source() -> tuple[str, str]:
-    """What keeps the tier current with this configuration (``STREAM``, ``TIMED`` or ``OFF``),
-    and why, in words for the system check."""
-    if not conf.get("JIMMY_PAGE_LOCAL_CACHE_BYTES"):
-        return OFF, "JIMMY_PAGE_LOCAL_CACHE_BYTES is 0"
-    cache = caches[conf.cache_alias()]
-    if in_process_cache():
-        return OFF, f"the cache is a {type(cache).__name__}, already in this process"
-    why = _why_no_stream(cache)
-    if why is None:
-        return STREAM, "Redis pushes every change of a generation to each process"
-    if _staleness():
-        return TIMED, why
-    return OFF, why
-
-
-def in_process_cache() -> bool:
-    """True when the cache lives in this process already (a tier would only copy it)."""
-    return isinstance(caches[conf.cache_alias()], (LocMemCache, DummyCache))
-
-
-def _why_no_stream(cache) -> str | None:
-    """Why the cache cannot push generation changes to the tier; ``None`` when it can."""
-    return _stream_client(cache)[1]
-
-
-def _stream_client(cache) -> tuple[Any, str | None]:
-    """The redis-py client of the server that answers this process's reads of generations, for
-    the stream to listen to; or ``None`` and why not.
-
-    Django's ``RedisCache`` and django-redis's (its ``DefaultClient``), on one server: with
-    replicas, a read may come from a server the stream does not follow.
-    """
-    if backend._plain_redis_cache(cache):
-        if len(cache._servers) != 1:
-            return None, "the cache reads from several Redis servers; the stream follows one"
-        client = backend.store().reader
-    elif _django_redis(cache):
-        location = cache._server  # django-redis's LOCATION: a list, or comma-separated
-        servers = location.split(",") if isinstance(location, str) else list(location)
-        if len(servers) != 1:
-            return None, "the cache reads from several Redis servers; the stream follows one"
-        from django_redis import get_redis_connection
-
-        client = get_redis_connection(conf.cache_alias(), write=False)
-    else:
-        return None, f"the cache is a {type(cache).__name__}, which cannot push invalidations"
-    prefix = generations.generation_key()
-    made = cache.make_key(prefix)
-    if any(cache.make_key(prefix + tail) != made + tail for tail in (":t", "u")):
-        return None, "the cache's KEY_FUNCTION does not keep jimmypage's key prefixes"
-    return client, None
-
-
-def _django_redis(cache) -> bool:
-    """True for django-redis's cache with its default client (one server or a list)."""
-    try:
-        from django_redis.cache import RedisCache
-        from django_redis.client import DefaultClient
-    except ImportError:
-        return False
-    return isinstance(cache, RedisCache) and type(cache.client) is DefaultClient
 
 
 def stop() -> None:
@@ -230,8 +172,13 @@ def _own_users_change(**kwargs: Any) -> None:
     _drop_own([users.generation_key()])
 
 
+def _own_session_change(key: str, **kwargs: Any) -> None:
+    _drop_own([key])
+
+
 signals.generation_changed.connect(_own_change, dispatch_uid="jimmypage.tier")
 users.changed.connect(_own_users_change, dispatch_uid="jimmypage.tier")
+sessions.token_replaced.connect(_own_session_change, dispatch_uid="jimmypage.tier")
 
 
 # -- the hit path ----------------------------------------------------------------------------
@@ -253,14 +200,32 @@ def fresh_page(base: str, request: HttpRequest) -> tuple | None:
 
 def fresh_entry(key: str) -> tuple | None:
     """The fresh entry at ``key`` (``AnonymousHitMiddleware``'s copies), or ``None``."""
+    record = _current_record(key)
+    if record is None:
+        return None
+    stats.count("local_hit")
+    return unshared(record.entry)
+
+
+def fresh_signed_copy(key: str) -> tuple | None:
+    """The page of ``SignedInHitMiddleware``'s copy at ``key`` if it is fresh and its session
+    has not expired (by the wall clock, as Django tells), or ``None``."""
+    record = _current_record(key)
+    if record is None or record.entry[1] <= time.time():
+        return None
+    stats.count("local_hit")
+    return unshared(record.entry[0])
+
+
+def _current_record(key: str):
+    """The tier's record at ``key`` when every token it needs is current here, or ``None``."""
     tier = current()
     if tier is None or generations._bump_pending:
         return None
     record = tier.pages.get(key)
     if record is None or not tier.tokens.current(record.needed):
         return None
-    stats.count("local_hit")
-    return unshared(record.entry)
+    return record
 
 
 def before_read() -> tuple[int, float] | None:
@@ -269,14 +234,21 @@ def before_read() -> tuple[int, float] | None:
     return None if tier is None else tier.tokens.ticket()
 
 
-def keep_page(base: str, key: str, meta_names, entry: tuple, found: dict, seen, timeout) -> None:
-    """Keep a page the remote read found fresh, and the generations read with it."""
+def _keeping(entry: tuple) -> tuple[Tier, Needed] | None:
+    """This process's tier and the tokens ``entry``'s stamp needs; ``None`` when it is not kept."""
     tier = current()
     if tier is None:
-        return
+        return None
     needed = generations.stamp_tokens(entries.stamp_of(entry))
-    if needed is None:
+    return None if needed is None else (tier, needed)
+
+
+def keep_page(base: str, key: str, meta_names, entry: tuple, found: dict, seen, timeout) -> None:
+    """Keep a page the remote read found fresh, and the generations read with it."""
+    keeping = _keeping(entry)
+    if keeping is None:
         return
+    tier, needed = keeping
     tier.tokens.learn(found, seen)
     born = _born(entry)
     if key != base:
@@ -286,12 +258,10 @@ def keep_page(base: str, key: str, meta_names, entry: tuple, found: dict, seen, 
 
 def keep_copy(key: str, entry: tuple, timeout: int | None) -> None:
     """Keep a copy that ``AnonymousHitMiddleware`` stored, and remember its timeout."""
-    tier = current()
-    if tier is None:
+    keeping = _keeping(entry)
+    if keeping is None:
         return
-    needed = generations.stamp_tokens(entries.stamp_of(entry))
-    if needed is None:
-        return
+    tier, needed = keeping
     if len(tier.timeouts) >= _TIMEOUTS_MAX:
         tier.timeouts.clear()
     tier.timeouts[key] = timeout
@@ -307,6 +277,21 @@ def keep_fresh_copy(key: str, entry: tuple, found: dict, seen) -> None:
     tier.tokens.learn(found, seen)
     if key in tier.timeouts:
         keep_copy(key, entry, tier.timeouts[key])
+
+
+def keep_signed_copy(
+    key: str, page: tuple, session: tuple[str, str], expires: float, found: dict, seen
+) -> None:
+    """Keep ``SignedInHitMiddleware``'s copy of ``page`` until ``expires`` (a Unix time), as
+    fresh only while the session's token (``session``: its key and value) is unchanged; and the
+    generations and token read with it."""
+    keeping = _keeping(page)
+    if keeping is None:
+        return
+    tier, needed = keeping
+    tier.tokens.learn(found, seen)
+    now = time.time()
+    tier.pages.put(key, (unshared(page), expires), (*needed, session), expires - now, now)
 
 
 def _born(entry: tuple) -> float:
