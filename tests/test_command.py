@@ -137,12 +137,16 @@ def test_stats_show_the_counts_of_requests_and_refreshes(settle):
     assert "75.0%" in text
 
 
+@override_settings(JIMMY_PAGE_STATUS_HEADER="X-Jimmy-Page")
 def test_stats_count_refresh_failures(settle):
     output("stats", "--reset")
-    Client().get("/changing/")
+    statuses = [Client().get("/changing/")["X-Jimmy-Page"] for _ in range(2)]
+    assert statuses == ["miss", "hit"], f"the page was not stored: {statuses}"
     BEHAVIOUR["changing"] = "error"
     jimmypage.invalidate()
-    Client().get("/changing/")
+    # A failure here would have been raised by the view: the cache did not serve the stale page.
+    stale = Client(raise_request_exception=False).get("/changing/")
+    assert stale.get("X-Jimmy-Page") == "stale", (stale.status_code, stale.headers)
     settle()
     totals = json.loads(output("stats", "--json"))
     assert (totals["refresh_failed"], totals["refreshed"], totals["stale"]) == (1, 0, 1)
