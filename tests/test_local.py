@@ -4,10 +4,12 @@
 import time
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.checks import Error, Info, Warning
 from django.test import Client, override_settings
 
-from jimmypage import tier_sources
+from jimmypage import tier, tier_sources
 from jimmypage.local import Pages, TimedTokens, Tokens, _deep_size, unshared
 from jimmypage.local_checks import check_local_tier
 from tests.testapp.models import Article
@@ -160,6 +162,25 @@ def test_with_a_staleness_bound_a_cache_that_cannot_push_gets_the_tier(settle):
 
 
 @pytest.mark.usefixtures("file_cache")
+@override_settings(
+    JIMMY_PAGE_LOCAL_STALENESS_SECONDS=60,
+    MIDDLEWARE=["jimmypage.signed_in.SignedInHitMiddleware", *settings.MIDDLEWARE],
+)
+def test_with_a_staleness_bound_signed_in_copies_stay_out_of_the_tier(settle):
+    """A session ended in another process must end its copies there at once: only a stream
+    can tell, so a timed tier never holds them (its pages and generations are still used)."""
+    User.objects.create_user("alice", password="pw")
+    client = Client()
+    assert client.login(username="alice", password="pw")
+    statuses = [client.get("/account/")[STATUS] for _ in range(5)]
+    assert statuses == ["miss", "hit", "hit", "hit", "hit"]
+    assert all(key.split(":")[1] != "signed" for key in tier.current().pages._records)
+    assert Client().get("/page/")[STATUS] == "miss"  # the tier itself is on
+    assert [Client().get("/page/")[STATUS] for _ in range(2)] == ["hit", "hit-local"]
+    settle()
+
+
+@pytest.mark.usefixtures("file_cache")
 def test_without_a_staleness_bound_a_cache_that_cannot_push_has_no_tier():
     assert tier_sources.source()[0] == tier_sources.OFF
     statuses = [Client().get("/page/")[STATUS] for _ in range(3)]
@@ -182,8 +203,6 @@ def test_the_checks_say_when_the_tier_is_off_for_want_of_invalidations():
 
 
 def test_the_checks_are_silent_with_redis_or_an_in_process_cache():
-    from django.conf import settings
-
     assert settings.TEST_CACHE != "redis" or tier_sources.source()[0] == tier_sources.STREAM
     if settings.TEST_CACHE in ("redis", "locmem"):
         assert check_local_tier() == []

@@ -10,10 +10,13 @@ and its user (``cache_page`` answered it with a fresh page of that user, from th
 nothing rotated or changed the session. It is keyed by the whole ``Cookie`` header (the response
 varies on it) and the URL, and it records what must still hold for it to be served: the
 session's token (see ``sessions``: replaced whenever the session may have changed or ended), the
-session's expiry as Django counts it, the generations of the page, the users generation and,
-for the ``cache`` engine, a digest of the session's own data. The copy, the token, the
-generations and (``cache`` engine) the session's data come in one ``get_many``. Anything stale,
-missing or doubtful goes through the whole stack, where ``cache_page`` runs as without it.
+session's expiry as Django counts it (or the copy's own timeout, if sooner), the generations of
+the page, the users generation and, for the ``cache`` engine, a digest of the session's own
+data. The copy, the token, the
+generations and (``cache`` engine) the session's data come in one ``get_many``; or, for a copy
+found fresh before, from the local tier kept current by Redis's stream (the session's token is
+then one of the tokens it needs; ``tier.keep_signed_copy``). Anything stale, missing or doubtful
+goes through the whole stack, where ``cache_page`` runs as without it.
 
 Opt-in: on a hit no other middleware and no view run, so nothing they do per request happens.
 See ``docs/signed-in.md`` for what that skips and for the threat model.

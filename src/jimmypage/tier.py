@@ -284,9 +284,13 @@ def keep_signed_copy(
 ) -> None:
     """Keep ``SignedInHitMiddleware``'s copy of ``page`` until ``expires`` (a Unix time), as
     fresh only while the session's token (``session``: its key and value) is unchanged; and the
-    generations and token read with it."""
+    generations and token read with it.
+
+    Only a tier kept current by a stream holds such copies: a session that ended in another
+    process must end its copies here within the stream's lag, never after a staleness bound.
+    """
     keeping = _keeping(page)
-    if keeping is None:
+    if keeping is None or keeping[0].stream is None:
         return
     tier, needed = keeping
     tier.tokens.learn(found, seen)
