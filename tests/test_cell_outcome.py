@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cell_outcome import outcome
+from tests.cell_outcome import FAILURES_SHOWN, failures, outcome
 
 SKIPPED = (
     '<testcase name="{name}"><skipped type="pytest.skip" message="{why}">x</skipped></testcase>'
@@ -47,3 +47,18 @@ def test_a_cell_that_collected_nothing_is_skipped(report):
 def test_a_failing_cell_failed(report):
     assert outcome(report(SKIPPED, PASSED), 1) == "FAILED"
     assert outcome(None, 2) == "FAILED"
+
+
+def test_a_failing_cell_names_its_failed_tests_with_the_first_line_of_each_message(report):
+    failed = (
+        '<testcase classname="tests.test_tier" name="{name}">'
+        '<failure message="assert 1 == 2&#10;more">trace</failure></testcase>'
+    )
+    erred = '<testcase classname="tests.test_cache" name="{name}"><error>boom</error></testcase>'
+    assert failures(report(PASSED, failed, erred, SKIPPED)) == [
+        "tests/test_tier.py::t1: assert 1 == 2",
+        "tests/test_cache.py::t2: boom",
+    ]
+    many = failures(report(*[failed] * (FAILURES_SHOWN + 3)))
+    assert len(many) == FAILURES_SHOWN + 1 and many[-1] == "... and 3 more"
+    assert failures("/nonexistent/report.xml")[0].startswith("(no report")
