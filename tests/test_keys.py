@@ -3,8 +3,13 @@
 import re
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import User
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.test import Client, RequestFactory, override_settings
+from django.utils.cache import has_vary_header
+from django.utils.functional import SimpleLazyObject, empty
 
 from jimmypage import keys
 from tests.testapp.views import RENDERS
@@ -178,3 +183,64 @@ def test_prefix_separates_sites():
     one = keys.base_key(request)
     with override_settings(JIMMY_PAGE_CACHE_PREFIX="sitetwo"):
         assert keys.base_key(request) != one
+
+
+def through_auth(request):
+    """``request`` as Django's session and auth middleware leave it for the view."""
+    SessionMiddleware(lambda r: None).process_request(request)
+    AuthenticationMiddleware(lambda r: None).process_request(request)
+    return request
+
+
+def with_session_of(client):
+    """A request carrying ``client``'s session cookie."""
+    request = RequestFactory().get("/page/")
+    name = settings.SESSION_COOKIE_NAME
+    request.COOKIES[name] = client.cookies[name].value
+    return request
+
+
+def test_a_cookieless_visitor_is_anonymous_without_loading_the_user():
+    request = through_auth(RequestFactory().get("/page/"))
+    assert keys.visitor(request) == keys.ANONYMOUS and keys.is_shared(request)
+    assert vars(request.user)["_wrapped"] is empty  # never loaded
+    assert request.session.accessed  # read as loading would: the response gets Vary: Cookie
+    assert not request.user.is_authenticated  # and loading it later agrees
+
+
+def test_a_signed_in_session_loads_its_user():
+    user = User.objects.create_user("carol", password="pw")
+    client = Client()
+    client.force_login(user)
+    request = through_auth(with_session_of(client))
+    assert keys.is_signed_in(request)
+    assert keys.visitor(request)[0][:2] == ("user", str(user.pk))
+
+
+@override_settings(
+    AUTHENTICATION_BACKENDS=["django.contrib.auth.backends.AllowAllUsersModelBackend"]
+)
+def test_a_session_of_a_backend_no_longer_listed_is_anonymous():
+    user = User.objects.create_user("dave", password="pw")
+    client = Client()
+    with override_settings(AUTHENTICATION_BACKENDS=["django.contrib.auth.backends.ModelBackend"]):
+        client.force_login(user)
+    request = through_auth(with_session_of(client))
+    assert not keys.is_signed_in(request) and not request.user.is_authenticated
+
+
+def test_a_user_set_another_way_is_asked_even_without_a_session_user():
+    user = User.objects.create_user("erin", password="pw")
+    request = through_auth(RequestFactory().get("/page/"))
+    request.user = SimpleLazyObject(lambda: user)  # a token-auth middleware, say
+    assert keys.is_signed_in(request) and not keys.is_shared(request)
+    request = through_auth(RequestFactory().get("/page/"))
+    request._cached_user = user  # what Django's lazy user would return
+    assert keys.is_signed_in(request)
+
+
+@override_settings(JIMMY_PAGE_STATUS_HEADER=STATUS)
+def test_an_anonymous_hit_keeps_the_vary_cookie_of_its_miss():
+    miss, hit = Client().get("/page/"), Client().get("/page/")
+    assert (miss[STATUS], hit[STATUS]) == ("miss", "hit")
+    assert has_vary_header(miss, "Cookie") and has_vary_header(hit, "Cookie")

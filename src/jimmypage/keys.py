@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 
+from django.contrib.auth import SESSION_KEY
 from django.http import HttpRequest
 from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject, empty
 
 from . import conf
 
@@ -23,6 +25,9 @@ ANONYMOUS = ()
 
 # What the auth framework keeps in a session: part of who the user is, not of their data.
 _AUTH_SESSION_KEYS = frozenset({"_auth_user_id", "_auth_user_backend", "_auth_user_hash"})
+
+# The function behind the lazy ``request.user`` of Django's ``AuthenticationMiddleware``.
+_DJANGO_LAZY_USER = ("django.contrib.auth.middleware", "AuthenticationMiddleware.process_request")
 
 
 def visitor(request: HttpRequest) -> tuple:
@@ -39,10 +44,9 @@ def visitor(request: HttpRequest) -> tuple:
     authorization = request.META.get("HTTP_AUTHORIZATION")
     if authorization is not None:
         parts.append(("authorization", authorization))
-    user = getattr(request, "user", None)
     session = getattr(request, "session", None)
-    if user is not None and user.is_authenticated:
-        parts.append(("user", str(user.pk), _auth_hash(session)))
+    if is_signed_in(request):
+        parts.append(("user", str(request.user.pk), _auth_hash(session)))
     if session is not None and not session.is_empty():
         data = session_data(session)
         if data or not parts:
@@ -55,13 +59,40 @@ def is_shared(request: HttpRequest) -> bool:
 
     The same rule as ``visitor``, without the digest of the session's data.
     """
-    if "HTTP_AUTHORIZATION" in request.META:
-        return False
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
+    if "HTTP_AUTHORIZATION" in request.META or is_signed_in(request):
         return False
     session = getattr(request, "session", None)
     return session is None or session.is_empty()
+
+
+def is_signed_in(request: HttpRequest) -> bool:
+    """True when the request's user is authenticated.
+
+    Django's lazy ``request.user``, not loaded yet, is known anonymous without loading it when
+    the session holds no user id: loading it would look up exactly that id (``auth.get_user``)
+    and give ``AnonymousUser``. The lookup reads the session as loading would (so the response
+    still gets ``Vary: Cookie``); skipping the load saves a tenth of a cached hit. A user set
+    any other way (another middleware, a test) is asked.
+    """
+    user = getattr(request, "user", None)
+    if user is None:
+        return False
+    session = getattr(request, "session", None)
+    if session is not None and _unloaded_session_user(request, user):
+        return SESSION_KEY in session and user.is_authenticated
+    return user.is_authenticated
+
+
+def _unloaded_session_user(request: HttpRequest, user) -> bool:
+    """True when ``user`` is the lazy user of Django's ``AuthenticationMiddleware``, not loaded."""
+    if type(user) is not SimpleLazyObject or "_cached_user" in vars(request):
+        return False
+    state = vars(user)
+    if state.get("_wrapped") is not empty:
+        return False
+    load = state.get("_setupfunc")
+    where = (getattr(load, "__module__", None), getattr(load, "__qualname__", "").split(".<")[0])
+    return where == _DJANGO_LAZY_USER
 
 
 def _auth_hash(session) -> str | None:

@@ -55,7 +55,7 @@ from . import (
     tracking,
     users,
 )
-from .local import Needed, Pages, TimedTokens, Tokens, unshared
+from .local import Needed, Pages, Record, TimedTokens, Tokens, unshared
 
 LOCAL = "fresh, local"  # the reason of a hit served from the tier
 _TIMEOUTS_MAX = 10_000
@@ -194,17 +194,19 @@ def fresh_page(base: str, request: HttpRequest) -> tuple | None:
         record = tier.pages.get(keys.variant_key(base, request, record.entry[1]))
     if record is None or not tier.tokens.current(record.needed):
         return None
-    stats.count("local_hit")
-    return unshared(record.entry)
+    return _served(record.entry)
 
 
 def fresh_entry(key: str) -> tuple | None:
     """The fresh entry at ``key`` (``AnonymousHitMiddleware``'s copies), or ``None``."""
     record = _current_record(key)
-    if record is None:
-        return None
+    return None if record is None else _served(record.entry)
+
+
+def _served(entry: tuple) -> tuple:
+    """A local hit's ``entry``, counted."""
     stats.count("local_hit")
-    return unshared(record.entry)
+    return unshared(entry)
 
 
 def fresh_signed_copy(key: str) -> tuple | None:
@@ -213,11 +215,10 @@ def fresh_signed_copy(key: str) -> tuple | None:
     record = _current_record(key)
     if record is None or record.entry[1] <= time.time():
         return None
-    stats.count("local_hit")
-    return unshared(record.entry[0])
+    return _served(record.entry[0])
 
 
-def _current_record(key: str):
+def _current_record(key: str) -> Record | None:
     """The tier's record at ``key`` when every token it needs is current here, or ``None``."""
     tier = current()
     if tier is None or generations._bump_pending:

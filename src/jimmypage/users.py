@@ -23,7 +23,7 @@ from django.core.signals import setting_changed
 from django.dispatch import Signal
 from django.http import HttpRequest
 
-from . import backend, conf, log, sessions
+from . import backend, conf, keys, log, sessions
 from .sql import EVERYTHING, identifier
 
 USERS = "u1"
@@ -155,9 +155,8 @@ def read_token() -> str | None:
 
 
 def signed_in(request: HttpRequest) -> bool:
-    """True when the request's user is signed in (the user is already loaded by then)."""
-    user = getattr(request, "user", None)
-    return user is not None and user.is_authenticated
+    """True when the request's user is signed in (see ``keys.is_signed_in``)."""
+    return keys.is_signed_in(request)
 
 
 def fetch_keys(request: HttpRequest) -> tuple[str, ...]:
