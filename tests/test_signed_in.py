@@ -457,7 +457,8 @@ def test_the_session_engines_are_told_apart():
 
 
 def test_system_checks_say_when_it_could_never_answer():
-    from jimmypage.signed_in import MIDDLEWARE_PATH, check_signed_in
+    from jimmypage.signed_in import MIDDLEWARE_PATH
+    from jimmypage.signed_in_checks import check_signed_in
 
     def ids(**overrides):
         with override_settings(**overrides):

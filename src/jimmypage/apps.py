@@ -15,7 +15,7 @@ class JimmyPageConfig(AppConfig):
             local_checks,
             purge,
             scaling_checks,
-            signed_in,
+            signed_in_checks,
             watching,
         )
 
