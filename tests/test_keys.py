@@ -7,11 +7,14 @@ from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.auth.models import User
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpRequest
 from django.test import Client, RequestFactory, override_settings
 from django.utils.cache import has_vary_header
 from django.utils.functional import SimpleLazyObject, empty
 
-from jimmypage import keys
+from jimmypage import conf, keys
 from tests.testapp.views import RENDERS
 
 STATUS = "X-Jimmy-Page"
@@ -244,3 +247,50 @@ def test_an_anonymous_hit_keeps_the_vary_cookie_of_its_miss():
     miss, hit = Client().get("/page/"), Client().get("/page/")
     assert (miss[STATUS], hit[STATUS]) == ("miss", "hit")
     assert has_vary_header(miss, "Cookie") and has_vary_header(hit, "Cookie")
+
+
+def test_an_accepted_host_is_checked_once_and_a_refused_one_every_time(monkeypatch):
+    checks = []
+    check = HttpRequest.get_host
+    monkeypatch.setattr(HttpRequest, "get_host", lambda self: checks.append(1) or check(self))
+    factory = RequestFactory()
+    assert keys.host(factory.get("/", HTTP_HOST="example.com")) == "example.com"
+    assert keys.host(factory.get("/", HTTP_HOST="example.com")) == "example.com"
+    assert len(checks) == 1
+    for _ in range(2):
+        with pytest.raises(DisallowedHost):
+            keys.host(factory.get("/", HTTP_HOST="evil.invalid"))
+    assert len(checks) == 3
+    # A new setting: asked again.
+    with override_settings(ALLOWED_HOSTS=["elsewhere.example"]), pytest.raises(DisallowedHost):
+        keys.host(factory.get("/", HTTP_HOST="example.com"))
+
+
+@override_settings(USE_X_FORWARDED_HOST=True, ALLOWED_HOSTS=["proxy.example", "site.example"])
+def test_a_forwarded_host_is_always_asked_of_get_host():
+    factory = RequestFactory()
+    forwarded = factory.get("/", HTTP_HOST="proxy.example", HTTP_X_FORWARDED_HOST="site.example")
+    assert keys.host(forwarded) == "site.example"
+    refused = factory.get("/", HTTP_HOST="proxy.example", HTTP_X_FORWARDED_HOST="evil.invalid")
+    with pytest.raises(DisallowedHost):
+        keys.host(refused)
+
+
+def test_a_request_class_with_its_own_get_host_is_always_asked():
+    class TenantRequest(WSGIRequest):
+        def get_host(self):
+            return "tenant-" + super().get_host()
+
+    request = RequestFactory().get("/", HTTP_HOST="example.com")
+    request.__class__ = TenantRequest
+    assert keys.host(request) == keys.host(request) == "tenant-example.com"
+
+
+@override_settings(ALLOWED_HOSTS=["*"])
+def test_the_hosts_remembered_are_bounded(monkeypatch):
+    monkeypatch.setattr(keys, "_ACCEPTED_HOSTS_MAX", 3)
+    factory = RequestFactory()
+    for number in range(10):
+        name = f"host{number}.example"
+        assert keys.host(factory.get("/", HTTP_HOST=name)) == name
+    assert len(conf.memo(" accepted hosts")) <= 3

@@ -26,6 +26,8 @@ ANONYMOUS = ()
 # What the auth framework keeps in a session: part of who the user is, not of their data.
 _AUTH_SESSION_KEYS = frozenset({"_auth_user_id", "_auth_user_backend", "_auth_user_hash"})
 
+_ACCEPTED_HOSTS_MAX = 1_000
+
 # The function behind the lazy ``request.user`` of Django's ``AuthenticationMiddleware``.
 _DJANGO_LAZY_USER = ("django.contrib.auth.middleware", "AuthenticationMiddleware.process_request")
 
@@ -131,7 +133,7 @@ def base_key(request: HttpRequest, who: tuple | None = None) -> str:
     """
     parts = (
         request.scheme,
-        request.get_host(),
+        host(request),
         request.path,
         query_string(request),
         translation.get_language(),
@@ -139,6 +141,30 @@ def base_key(request: HttpRequest, who: tuple | None = None) -> str:
         visitor(request) if who is None else who,
     )
     return f"{conf.key_prefix()}:page:{_digest(parts)}"
+
+
+def host(request: HttpRequest) -> str:
+    """``request.get_host()``, which checks the host against ``ALLOWED_HOSTS`` on every call.
+
+    A plain ``Host`` header (no ``X-Forwarded-Host``) is the host itself once accepted: the
+    hosts accepted are remembered (until a setting changes), so a hit checks each one once per
+    process. Anything else, including a refused host (``DisallowedHost``), is ``get_host()``'s.
+    """
+    meta = request.META
+    raw = meta.get("HTTP_HOST")
+    if raw is None or "HTTP_X_FORWARDED_HOST" in meta or _custom_get_host(request):
+        return request.get_host()
+    accepted = conf.memo(" accepted hosts")
+    if raw not in accepted:
+        checked = request.get_host()
+        if len(accepted) >= _ACCEPTED_HOSTS_MAX:  # ALLOWED_HOSTS = ["*"] and many names
+            accepted.clear()
+        accepted[raw] = checked
+    return accepted[raw]
+
+
+def _custom_get_host(request: HttpRequest) -> bool:
+    return type(request).get_host is not HttpRequest.get_host
 
 
 def variant_key(base: str, request: HttpRequest, meta_names: tuple[str, ...]) -> str:

@@ -57,7 +57,7 @@ def _cookieless_get(request: HttpRequest) -> bool:
 
 def _base_key(request: HttpRequest) -> str:
     """The key of a URL for cookieless visitors, before the Vary'd headers are applied."""
-    parts = (request.scheme, request.get_host(), request.path, keys.query_string(request))
+    parts = (request.scheme, keys.host(request), request.path, keys.query_string(request))
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
     return f"{conf.key_prefix()}:anon:{digest}"
 

@@ -38,6 +38,7 @@ from . import (
     downstream,
     entries,
     generations,
+    keys,
     log,
     refresh,
     rules,
@@ -86,7 +87,7 @@ def answerable(request: HttpRequest) -> bool:
 
 def url_key(request: HttpRequest) -> str:
     """The URL's part of a copy's key; raises ``DisallowedHost`` for a bad host."""
-    parts = (request.scheme, request.get_host(), request.path, request.META.get("QUERY_STRING"))
+    parts = (request.scheme, keys.host(request), request.path, request.META.get("QUERY_STRING"))
     return _digest(parts)
 
 
