@@ -107,7 +107,7 @@ def to_response(entry: Entry) -> HttpResponse:
     _, status, headers, body, _, _, attributes = entry
     if _HEADERS_STORE:
         # Django checked these headers (no newline, latin-1) when the page was made: a hit sets
-        # them as they were stored instead of checking each again (a tenth of a local hit).
+        # them as they were stored instead of checking each again (about 2.5 µs of a hit).
         response = HttpResponse(body, status=status)
         response.headers._store = {name.lower(): (name, value) for name, value in headers}
     else:
