@@ -5,9 +5,10 @@ import types
 
 import pytest
 from django.contrib.auth.models import User
+from django.http import HttpResponse
 from django.test import Client, override_settings
 
-from jimmypage import entries
+from jimmypage import downstream, entries
 from jimmypage.checks import check_settings
 from tests.testapp.models import Article
 
@@ -140,3 +141,26 @@ def test_a_malformed_setting_is_a_system_check_error(value):
 def test_a_setting_that_is_not_a_dict_is_a_type_error():
     with override_settings(JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL="max-age=60"):
         assert [error.id for error in check_settings()] == ["jimmypage.E001"]
+
+
+@pytest.mark.parametrize(
+    "view_headers",
+    [{}, {"Cache-Control": "public, max-age=300"}, {"Expires": "Thu, 01 Jan 2037 00:00:00 GMT"}],
+    ids=["none", "cache-control", "expires"],
+)
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "one-visitor"])
+@override_settings(JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL=SITE_ASKS)
+def test_headers_set_in_djangos_store_are_those_set_through_its_checks(
+    monkeypatch, shared, view_headers
+):
+    def applied() -> list:
+        response = HttpResponse(b"page", headers=view_headers)
+        downstream.apply(response, shared=shared, age=7.9, fresh=True)
+        return [list(response.headers.items()), downstream.added_headers(response)]
+
+    assert entries.header_store(HttpResponse()) is not None, "Django keeps headers otherwise"
+    as_stored = applied()
+    monkeypatch.setattr(entries, "_HEADERS_STORE", False)
+    assert entries.header_store(HttpResponse()) is None
+    assert applied() == as_stored
+    assert ("Age", "7") in as_stored[0]

@@ -276,7 +276,7 @@ class PageCache:
             response.jimmypage_stamp = plan.stamp
         header = conf.status_header()
         if header:
-            response[header] = tier.status_label(plan.status, plan.reason)
+            entries.set_plain_header(response, header, tier.status_label(plan.status, plan.reason))
         log.decision(plan.status, plan.reason, request)
         if plan.ticket is None:
             stats.count(plan.status)

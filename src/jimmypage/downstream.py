@@ -28,7 +28,7 @@ from django.core.checks import Error
 from django.http import HttpResponseBase
 from django.utils.cache import patch_cache_control
 
-from . import conf
+from . import conf, entries
 
 SETTING = "JIMMY_PAGE_DOWNSTREAM_CACHE_CONTROL"
 DIRECTIVES = ("max-age", "s-maxage", "stale-while-revalidate", "stale-if-error")
@@ -64,19 +64,24 @@ def shared_cache_control(age: int, fresh: bool) -> str:
 
 def apply(response: HttpResponseBase, shared: bool, age: float | None, fresh: bool) -> None:
     """Add ``Cache-Control`` (unless the view set one) and ``Age`` (when ``age`` is given)."""
+    store = entries.header_store(response)
     added = []
     if age is not None:
-        response.headers["Age"] = str(int(age))
+        entries.set_plain_header(response, "Age", str(int(age)))
         added.append("Age")
-    if not response.has_header("Cache-Control") and not (shared and "Expires" in response):
-        if shared:
-            response.headers["Cache-Control"] = shared_cache_control(int(age or 0), fresh)
-        else:
-            response.headers["Cache-Control"] = PER_VISITOR
+    if not _has(response, store, "cache-control") and not (
+        shared and _has(response, store, "expires")
+    ):
+        value = shared_cache_control(int(age or 0), fresh) if shared else PER_VISITOR
+        entries.set_plain_header(response, "Cache-Control", value)
         added.append("Cache-Control")
     elif not shared:
         patch_cache_control(response, private=True)
     setattr(response, ADDED, tuple(added))
+
+
+def _has(response: HttpResponseBase, store: dict | None, lowered: str) -> bool:
+    return lowered in store if store is not None else response.has_header(lowered)
 
 
 def added_headers(response: HttpResponseBase) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from django.http import HttpResponse
+from django.http.cookie import SimpleCookie
 from django.http.response import ResponseHeaders
 
 from .rules import header_tokens
@@ -53,6 +54,27 @@ _NOT_KEPT = frozenset(
 )
 _DEFAULTS = vars(HttpResponse())
 _PLAIN = (str, bytes, int, float, bool, type(None))
+
+# What ``to_response`` gives each response of its own; every other attribute of a new response
+# holds a value that no response can change in place.
+_OWN_PER_RESPONSE = frozenset({"headers", "cookies", "_resource_closers", "_container"})
+
+
+def _fixed_attributes() -> dict[str, Any] | None:
+    """The attributes every new ``HttpResponse`` starts with, besides those it owns, when a hit
+    may copy them instead of running the constructor; ``None`` where Django's response holds
+    anything else (a new attribute of a later version): hits then use the constructor."""
+    if not _HEADERS_STORE or not _DEFAULTS.keys() >= _OWN_PER_RESPONSE:
+        return None
+    if set(vars(_DEFAULTS["headers"])) != {"_store"}:
+        return None
+    fixed = {name: value for name, value in _DEFAULTS.items() if name not in _OWN_PER_RESPONSE}
+    if not all(value is None or type(value) in (bool, int, str) for value in fixed.values()):
+        return None
+    return fixed
+
+
+_FIXED = _fixed_attributes()
 
 
 def page_entry(
@@ -105,16 +127,59 @@ def is_vary_marker(value: Any) -> bool:
 def to_response(entry: Entry) -> HttpResponse:
     """A new response with the stored status, headers, body and attributes."""
     _, status, headers, body, _, _, attributes = entry
-    if _HEADERS_STORE:
-        # Django checked these headers (no newline, latin-1) when the page was made: a hit sets
-        # them as they were stored instead of checking each again (about 2.5 µs of a hit).
+    if _FIXED is not None and type(body) is bytes:
+        response = _made_response(status, headers, body)
+    elif _HEADERS_STORE:
         response = HttpResponse(body, status=status)
-        response.headers._store = {name.lower(): (name, value) for name, value in headers}
+        response.headers._store = _header_store(headers)
     else:
         response = HttpResponse(body, status=status, headers=dict(headers))
     if attributes:
         response.__dict__.update(attributes)
     return response
+
+
+def _made_response(status: int, headers: tuple, body: bytes) -> HttpResponse:
+    """What ``HttpResponse(body, status=status)`` with ``headers`` would be, built from its
+    parts: the constructor checks what Django already checked when the page was made (the
+    status, each header: no newline, latin-1), and costs several µs of a hit."""
+    response = HttpResponse.__new__(HttpResponse)
+    state = response.__dict__
+    state.update(_FIXED)
+    state["status_code"] = status
+    state["headers"] = response_headers = ResponseHeaders.__new__(ResponseHeaders)
+    response_headers._store = _header_store(headers)
+    state["cookies"] = SimpleCookie()
+    state["_resource_closers"] = []
+    state["_container"] = [body]
+    return response
+
+
+def header_store(response) -> dict[str, tuple[str, str]] | None:
+    """The dict in which ``response`` keeps its headers (``{lowercased name: (name, value)}``),
+    for headers that jimmypage made itself (ASCII, no newline) and reads or sets on every hit
+    without Django's checks; ``None`` where Django keeps them otherwise."""
+    store = vars(response.headers).get("_store") if _HEADERS_STORE else None
+    return store if type(store) is dict else None
+
+
+def set_plain_header(response, name: str, value: str) -> None:
+    """``response[name] = value``; a name and a value of printable ASCII (which Django's checks
+    would pass as they are) go straight into ``header_store``, saving those checks on a hit."""
+    store = header_store(response)
+    if store is not None and _plain(name) and _plain(value):
+        store[name.lower()] = (name, value)
+    else:
+        response.headers[name] = value
+
+
+def _plain(text: str) -> bool:
+    return text.isascii() and text.isprintable()
+
+
+def _header_store(headers: tuple) -> dict[str, tuple[str, str]]:
+    """``ResponseHeaders._store`` for ``headers``, stored as Django had checked them."""
+    return {name.lower(): (name, value) for name, value in headers}
 
 
 def stamp_of(entry: Entry):

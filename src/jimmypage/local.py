@@ -28,6 +28,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
+from .entries import is_page
+
 Needed = tuple[tuple[str, str], ...]  # (generation key, token) pairs a stamp depends on
 
 # Python's own overhead of a record: the tuples, the dict slot, the key, the attributes dict.
@@ -60,12 +62,14 @@ def _deep_size(value: Any) -> int:
 
 
 def unshared(entry: tuple) -> tuple:
-    """``entry`` with its own copy of the response attributes it carries (plain data, but
-    dicts and lists a middleware may change in place): what the tier keeps, and what each local
-    hit gets, is never an object another response holds. (A remote hit unpickles its own.)"""
-    if not any(part and isinstance(part, (dict, list)) for part in entry):
+    """``entry`` with its own copy of the attributes a page carries for the middleware (plain
+    data, but dicts and lists a middleware may change in place): what the tier keeps, and what
+    each local hit gets, is never an object another response holds. (A remote hit unpickles its
+    own.) Nothing else in an entry can change: it is returned as it is."""
+    attributes = entry[6] if is_page(entry) else None
+    if not attributes:
         return entry
-    return tuple(copy.deepcopy(part) if isinstance(part, (dict, list)) else part for part in entry)
+    return (*entry[:6], copy.deepcopy(attributes))
 
 
 class Pages:

@@ -104,7 +104,7 @@ class AnonymousHitMiddleware:
         response.jimmypage_age = age
         header = conf.status_header()
         if header:
-            response[header] = tier.status_label("hit", reason)
+            entries.set_plain_header(response, header, tier.status_label("hit", reason))
         log.decision("hit", reason, request)
         stats.count("hit")
         signals.page_hit.send(None, request=request, age=response.jimmypage_age, reason="early")

@@ -215,7 +215,7 @@ class SignedInHitMiddleware:
         response.jimmypage_age = age
         header = conf.status_header()
         if header:
-            response[header] = tier.status_label("hit", reason)
+            entries.set_plain_header(response, header, tier.status_label("hit", reason))
         log.decision("hit", reason, request)
         stats.count("hit")
         signals.page_hit.send(
