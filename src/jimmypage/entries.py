@@ -159,7 +159,7 @@ def header_store(response) -> dict[str, tuple[str, str]] | None:
     """The dict in which ``response`` keeps its headers (``{lowercased name: (name, value)}``),
     for headers that jimmypage made itself (ASCII, no newline) and reads or sets on every hit
     without Django's checks; ``None`` where Django keeps them otherwise."""
-    store = vars(response.headers).get("_store") if _HEADERS_STORE else None
+    store = getattr(response.headers, "_store", None) if _HEADERS_STORE else None
     return store if type(store) is dict else None
 
 
