@@ -11,7 +11,7 @@ def round_trip(response: HttpResponse) -> HttpResponse:
 
 
 @pytest.fixture(params=["made", "headers-as-stored", "headers-checked"])
-def both_ways(request, monkeypatch):
+def each_way(request, monkeypatch):
     """Each way of making a hit's response (the later ones where Django's internals differ)."""
     if request.param != "made":
         monkeypatch.setattr(entries, "_FIXED", None)
@@ -19,7 +19,7 @@ def both_ways(request, monkeypatch):
         monkeypatch.setattr(entries, "_HEADERS_STORE", False)
 
 
-@pytest.mark.usefixtures("both_ways")
+@pytest.mark.usefixtures("each_way")
 def test_a_response_comes_back_with_its_status_headers_and_body():
     original = HttpResponse(b"<p>hi</p>", status=203, content_type="text/html; charset=utf-8")
     original["X-Frame-Options"] = "DENY"
